@@ -1,0 +1,62 @@
+"""Write a benchmark's figures as JSON plus a short markdown table, with machine and command."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+
+
+def machine_description():
+    """Where the figures were measured: processor, core count, library versions, accelerators."""
+    import keras
+    import tensorflow as tf
+
+    processor = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    processor = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "processor": processor,
+        "cpu_count": os.cpu_count(),
+        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+def write_results(out_dir, name, results, rows, command):
+    """Write `<out_dir>/<name>.json` and `<out_dir>/<name>.md`; return the JSON path."""
+    os.makedirs(out_dir, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    record = {"benchmark": name, "date": stamp, "command": command,
+              "machine": machine_description(), **results}
+    json_path = os.path.join(out_dir, f"{name}.json")
+    with open(json_path, "w") as handle:
+        json.dump(record, handle, indent=2)
+    machine = record["machine"]
+    lines = [
+        f"# {name}",
+        "",
+        f"- date: {stamp}",
+        f"- command: `{command}`",
+        f"- machine: {machine['processor']}, {machine['cpu_count']} cores, "
+        f"GPUs: {machine['gpus'] or 'none'}; TensorFlow {machine['tensorflow']}, "
+        f"Keras {machine['keras']}",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        *[f"| {label} | {value} |" for label, value in rows],
+        "",
+    ]
+    with open(os.path.join(out_dir, f"{name}.md"), "w") as handle:
+        handle.write("\n".join(lines))
+    print("\n".join(lines))
+    return json_path

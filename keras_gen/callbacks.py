@@ -1,0 +1,52 @@
+"""Callbacks shared by every family."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+
+from keras_gen.plots import save_image_grid
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Save a PNG grid of `model.generate(num_images, seed)` after every epoch.
+
+    The seed is fixed, so successive grids show the same latent points as training goes on.
+    With `log_dir`, the grid is also written as a TensorBoard image summary.
+
+    Example:
+    >>> import tempfile
+    >>> callback = SampleGrid(tempfile.mkdtemp(), num_images=16)
+    """
+
+    def __init__(self, out_dir, num_images=64, seed=0, log_dir=None, every=1):
+        super().__init__()
+        self.out_dir = out_dir
+        self.num_images = int(num_images)
+        self.seed = seed
+        self.log_dir = log_dir
+        self.every = max(int(every), 1)
+        self.paths = []
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        images = np.asarray(self.model.generate(self.num_images, seed=self.seed))
+        path = os.path.join(self.out_dir, f"samples_epoch_{epoch + 1:03d}.png")
+        self.paths.append(save_image_grid(images, path))
+        if self.log_dir:
+            import tensorflow as tf
+
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
+            with self._writer.as_default():
+                tf.summary.image("samples", images[: min(len(images), 16)], step=epoch + 1, max_outputs=16)
+            self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -1,0 +1,121 @@
+"""A user's own images from a folder, as a `tf.data` pipeline.
+
+Images are PNG, JPEG, GIF or BMP files anywhere under `path`. When the images sit in
+sub-folders, each sub-folder is a class (sorted by name, as in
+`keras.utils.image_dataset_from_directory`) and `with_labels=True` yields its index.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from keras_gen.data.pipelines import AUTOTUNE, batch_pipeline, check_value_range
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def list_images(path):
+    """Sorted image files under `path` and their class names (first sub-folder, or '').
+
+    Raises:
+        ValueError: when `path` is not a folder or holds no image files.
+    """
+    if not os.path.isdir(path):
+        raise ValueError(f"image folder {path!r} does not exist or is not a folder")
+    files = []
+    for root, dirs, names in os.walk(path):
+        dirs.sort()
+        for file_name in sorted(names):
+            if file_name.lower().endswith(IMAGE_EXTENSIONS) and not file_name.startswith("."):
+                files.append(os.path.join(root, file_name))
+    if not files:
+        raise ValueError(
+            f"image folder {path!r} holds no images (looked for {', '.join(IMAGE_EXTENSIONS)})"
+        )
+    classes = [os.path.relpath(f, path).split(os.sep)[0] if os.sep in os.path.relpath(f, path)
+               else "" for f in files]
+    return files, classes
+
+
+def check_readable(files):
+    """Raise a `ValueError` listing files whose header is not a known image format."""
+    bad = []
+    for file_name in files:
+        with open(file_name, "rb") as handle:
+            head = handle.read(8)
+        if not head.startswith(_SIGNATURES):
+            bad.append(file_name)
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ValueError(f"{len(bad)} unreadable image file(s) (not PNG/JPEG/GIF/BMP): {shown}")
+
+
+def _decode(file_name, channels):
+    data = tf.io.read_file(file_name)
+    return tf.io.decode_image(data, channels=channels, expand_animations=False)
+
+
+def from_directory(
+    path,
+    *,
+    image_size=None,
+    channels=None,
+    batch_size=64,
+    value_range=(0.0, 1.0),
+    with_labels=False,
+    shuffle=True,
+    seed=0,
+    cache=True,
+    drop_remainder=False,
+):
+    """Batched dataset of the images under `path`, resized to one size and scaled.
+
+    Args:
+        image_size: `(height, width)`; defaults to the size of the first image, and every other
+            image is resized to it.
+        channels: 1 or 3; defaults to the channel count of the first image (RGBA becomes RGB).
+        with_labels: yield `(images, labels)`, the label being the index of the image's
+            sub-folder; raises if the images are not in sub-folders.
+
+    Example:
+    >>> import tempfile, numpy as np, PIL.Image
+    >>> folder = tempfile.mkdtemp()
+    >>> PIL.Image.fromarray(np.zeros((8, 8), "uint8")).save(folder + "/a.png")
+    >>> tuple(next(iter(from_directory(folder))).shape)
+    (1, 8, 8, 1)
+    """
+    low, high = check_value_range(value_range)
+    files, class_names = list_images(path)
+    check_readable(files)
+    first = _decode(files[0], channels or 0)
+    if channels is None:
+        channels = 3 if int(first.shape[-1]) >= 3 else 1
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels!r}")
+    image_size = tuple(image_size) if image_size else tuple(int(d) for d in first.shape[:2])
+    if with_labels:
+        if "" in class_names:
+            raise ValueError(
+                f"with_labels=True needs the images of {path!r} in one sub-folder per class"
+            )
+        names = sorted(set(class_names))
+        labels = np.array([names.index(c) for c in class_names], np.int32)
+    else:
+        labels = np.zeros(len(files), np.int32)
+
+    def prepare(file_name, label):
+        images = tf.cast(_decode(file_name, channels), tf.float32) / 255.0
+        images = tf.image.resize(images, image_size, antialias=True)
+        images.set_shape((*image_size, channels))
+        images = tf.clip_by_value(images, 0.0, 1.0) * (high - low) + low
+        return (images, label) if with_labels else images
+
+    ds = tf.data.Dataset.from_tensor_slices((files, labels))
+    ds = ds.map(prepare, num_parallel_calls=AUTOTUNE)
+    return batch_pipeline(
+        ds, batch_size, shuffle=shuffle, seed=seed, cache=cache, drop_remainder=drop_remainder
+    )

