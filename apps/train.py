@@ -3,6 +3,11 @@
     python apps/train.py                      # VAE on the offline mnist_5k, exports exported/vae/<n>
     python apps/train.py vae --dataset mnist_5k --epochs 5 --batch-size 64 \
         --steps-per-epoch 20 --out runs/vae --export-dir exported --set latent_dim=8 --set beta=4
+    python apps/train.py stacked_ae --pretrain-epochs 2 --set "units=(256, 128)"
+
+Families: vae, beta_vae, cvae (labels from the dataset), dbvae (the biased "is it a 7?" task
+built from the dataset's digits, resampled each epoch), autoencoder, stacked_ae, sparse_ae,
+denoising_ae.
 
 Writes under `--out`: `checkpoints/epoch_NNN.weights.h5` (one per epoch), `logs/` (TensorBoard,
 with sample images), `samples/samples_epoch_NNN.png`, `history.csv`, `curves.png` and
@@ -57,6 +62,8 @@ def build_parser(families):
                         choices=["float32", "mixed_float16", "mixed_bfloat16"])
     parser.add_argument("--jit-compile", default="auto", choices=["auto", "on", "off"],
                         help="XLA; auto = off on CPU (measured slower there), on with a GPU")
+    parser.add_argument("--pretrain-epochs", type=int, default=0,
+                        help="greedy layer-wise pretraining epochs per layer (stacked_ae)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -64,16 +71,31 @@ def build_parser(families):
     return parser
 
 
-def load_data(args, value_range):
+def load_data(args, family):
+    """`{"train", "validation", "callbacks", "steps_per_epoch", "model_args"}` for a family."""
     from keras_gen import data
+    from keras_gen.models.dbvae import DBVAE, biased_task_training
 
-    common = dict(batch_size=args.batch_size, value_range=value_range, seed=args.seed,
-                  image_size=args.image_size)
+    if family is DBVAE or issubclass(family, DBVAE):
+        prepared = biased_task_training(args.dataset, batch_size=args.batch_size, seed=args.seed)
+        prepared["model_args"] = {}
+        return prepared
+    labels = getattr(family, "needs_labels", False)
+    common = dict(batch_size=args.batch_size, value_range=getattr(family, "value_range", (0.0, 1.0)),
+                  seed=args.seed, image_size=args.image_size, with_labels=labels)
     if os.path.isdir(args.dataset):
-        return data.from_directory(args.dataset, **common), None
-    train = data.load(args.dataset, "train", **common)
-    test = None if args.no_validation else data.load(args.dataset, "test", **common)
-    return train, test
+        train, test = data.from_directory(args.dataset, **common), None
+        num_classes = None
+    else:
+        train = data.load(args.dataset, "train", **common)
+        test = None if args.no_validation else data.load(args.dataset, "test", **common)
+        num_classes = data.num_classes(args.dataset) if labels else None
+    if not labels:
+        train = data.images_only(train)
+        test = data.images_only(test) if test is not None else None
+    model_args = {"num_classes": num_classes} if num_classes else {}
+    return {"train": train, "validation": test, "callbacks": [],
+            "steps_per_epoch": args.steps_per_epoch, "model_args": model_args}
 
 
 def resolve_jit(choice):
@@ -98,7 +120,6 @@ def main(argv=None):
 
     from keras_gen.export import export
     from keras_gen.callbacks import SampleGrid
-    from keras_gen.data import images_only
     from keras_gen.plots import plot_history
 
     keras.utils.set_random_seed(args.seed)
@@ -106,14 +127,15 @@ def main(argv=None):
     family = FAMILIES[args.family]
     out = args.out or os.path.join("runs", args.family)
     try:
-        train, test = load_data(args, getattr(family, "value_range", (0.0, 1.0)))
+        prepared = load_data(args, family)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    train, test = images_only(train), (images_only(test) if test is not None else None)
-    image_shape = tuple(train.element_spec.shape[1:])
+    train, test = prepared["train"], prepared["validation"]
+    spec = train.element_spec[0] if isinstance(train.element_spec, tuple) else train.element_spec
+    image_shape = tuple(spec.shape[1:])
     try:
-        model = family(image_shape=image_shape, **overrides)
+        model = family(image_shape=image_shape, **{**prepared["model_args"], **overrides})
     except (TypeError, ValueError) as err:
         print(f"error: cannot build {args.family}: {err}", file=sys.stderr)
         return 2
@@ -121,20 +143,29 @@ def main(argv=None):
         optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=resolve_jit(args.jit_compile)
     )
     os.makedirs(out, exist_ok=True)
+    reference = None
+    if getattr(model, "preview", None) == "reconstruct":
+        reference = next(iter(test if test is not None else train))
+        reference = reference[0] if isinstance(reference, tuple) else reference
     callbacks = [
+        *prepared["callbacks"],
         keras.callbacks.ModelCheckpoint(
             os.path.join(out, "checkpoints", "epoch_{epoch:03d}.weights.h5"), save_weights_only=True
         ),
         keras.callbacks.TensorBoard(os.path.join(out, "logs")),
         keras.callbacks.CSVLogger(os.path.join(out, "history.csv")),
-        SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs")),
+        SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs"),
+                   reference_images=reference),
     ]
     os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)
     start = time.time()
+    if args.pretrain_epochs and hasattr(model, "pretrain_layerwise"):
+        model.pretrain_layerwise(train, epochs_per_layer=args.pretrain_epochs,
+                                 steps_per_epoch=args.steps_per_epoch, verbose=args.verbose)
     history = model.fit(
         train,
         epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
+        steps_per_epoch=args.steps_per_epoch or prepared["steps_per_epoch"],
         validation_data=test,
         callbacks=callbacks,
         shuffle=False,  # the pipelines shuffle already

@@ -14,15 +14,19 @@ class SampleGrid(keras.callbacks.Callback):
     """Save a PNG grid of `model.generate(num_images, seed)` after every epoch.
 
     The seed is fixed, so successive grids show the same latent points as training goes on.
-    With `log_dir`, the grid is also written as a TensorBoard image summary.
+    With `reference_images`, models that only reconstruct (autoencoders) are shown as rows of
+    inputs above rows of their reconstructions instead. With `log_dir`, the grid is also
+    written as a TensorBoard image summary.
 
     Example:
     >>> import tempfile
     >>> callback = SampleGrid(tempfile.mkdtemp(), num_images=16)
     """
 
-    def __init__(self, out_dir, num_images=64, seed=0, log_dir=None, every=1):
+    def __init__(self, out_dir, num_images=64, seed=0, log_dir=None, every=1,
+                 reference_images=None):
         super().__init__()
+        self.reference_images = reference_images
         self.out_dir = out_dir
         self.num_images = int(num_images)
         self.seed = seed
@@ -34,9 +38,21 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        images = np.asarray(self.model.generate(self.num_images, seed=self.seed))
         path = os.path.join(self.out_dir, f"samples_epoch_{epoch + 1:03d}.png")
-        self.paths.append(save_image_grid(images, path))
+        if self.reference_images is not None:
+            cols = 8
+            count = max(cols, (self.num_images // 2) // cols * cols)
+            inputs = np.asarray(self.reference_images[:count])
+            cols = min(cols, len(inputs))
+            inputs = inputs[: len(inputs) // cols * cols]
+            outputs = np.asarray(self.model.reconstruct(inputs))
+            rows = [np.concatenate([inputs[i:i + cols], outputs[i:i + cols]])
+                    for i in range(0, len(inputs), cols)]
+            images = np.concatenate(rows)
+            self.paths.append(save_image_grid(images, path, cols=cols))
+        else:
+            images = np.asarray(self.model.generate(self.num_images, seed=self.seed))
+            self.paths.append(save_image_grid(images, path))
         if self.log_dir:
             import tensorflow as tf
 

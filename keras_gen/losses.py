@@ -67,3 +67,36 @@ def mean_squared_error(targets, predictions):
     """Mean squared error per example, averaged over pixels and channels."""
     diff = _float32(targets) - _float32(predictions)
     return ops.mean(ops.reshape(ops.square(diff), (ops.shape(diff)[0], -1)), axis=-1)
+
+
+def sparsity_kl_divergence(rho, mean_activation, epsilon=1e-6):
+    """sum_j KL(rho || rho_hat_j) between Bernoulli means: the sparse autoencoder penalty.
+
+    `mean_activation` holds rho_hat_j, the batch-mean activation of each (sigmoid) code unit:
+    `sum_j rho * log(rho / rho_hat_j) + (1 - rho) * log((1 - rho) / (1 - rho_hat_j))`.
+    A scalar: it is a property of the batch, not of single examples.
+
+    Example:
+    >>> import numpy as np
+    >>> float(sparsity_kl_divergence(0.05, np.full(8, 0.05, "float32")))
+    0.0
+    """
+    rho_hat = ops.clip(_float32(mean_activation), epsilon, 1.0 - epsilon)
+    rho = float(rho)
+    return ops.sum(
+        rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat))
+    )
+
+
+def squared_error(targets, predictions):
+    """Sum of squared errors per example, over every pixel and channel."""
+    diff = _float32(targets) - _float32(predictions)
+    return _sum_except_batch(ops.square(diff))
+
+
+def gaussian_log_density(z, mean, log_var):
+    """log N(z; mean, diag(exp(log_var))) per example, summed over the last axis."""
+    z, mean, log_var = _float32(z), _float32(mean), _float32(log_var)
+    return -0.5 * ops.sum(
+        ops.square(z - mean) * ops.exp(-log_var) + log_var + math.log(2.0 * math.pi), axis=-1
+    )

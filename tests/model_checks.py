@@ -23,11 +23,13 @@ import tensorflow as tf
 path, inputs_file, out_file = sys.argv[1:4]
 loaded = tf.saved_model.load(path)
 inputs = dict(np.load(inputs_file))
-results = {}
+calls = {}
 for key in sorted(inputs):
     signature, arg = key.split("__", 1)
-    outputs = loaded.signatures[signature](**{arg: tf.constant(inputs[key])})
-    for name, value in outputs.items():
+    calls.setdefault(signature, {})[arg] = tf.constant(inputs[key])
+results = {}
+for signature, kwargs in calls.items():
+    for name, value in loaded.signatures[signature](**kwargs).items():
         results[f"{signature}__{name}"] = value.numpy()
 np.savez(out_file, **results)
 print(json.dumps(sorted(loaded.signatures.keys())))
@@ -58,7 +60,8 @@ def check_keras_file_round_trip(model, tmp_path, fn):
 def run_saved_model_without_keras(path, inputs, tmp_path):
     """Call signatures of a SavedModel in a TensorFlow-only subprocess.
 
-    `inputs` maps `"<signature>__<input name>"` to arrays; returns
+    `inputs` maps `"<signature>__<input name>"` to arrays (each signature is called once with
+    all its inputs); returns
     (`{"<signature>__<output name>": array}`, list of signature names).
     """
     inputs_file = os.path.join(str(tmp_path), "inputs.npz")

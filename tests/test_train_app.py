@@ -60,3 +60,34 @@ def test_parse_overrides():
         "latent_dim": 8, "beta": 4.5, "filters": (8, 16), "likelihood": "gaussian"}
     with pytest.raises(ValueError):
         train.parse_overrides(["=3"])
+
+
+FAMILY_CASES = {
+    "beta_vae": (["--set", "latent_dim=3", "--set", "filters=(8, 16)"],
+                 {"serving_default", "encode", "decode", "reconstruct"}),
+    "cvae": (["--set", "latent_dim=3", "--set", "filters=(8, 16)"],
+             {"serving_default", "encode", "decode", "reconstruct"}),
+    "dbvae": (["--set", "latent_dim=3", "--set", "filters=(8, 16)"],
+              {"serving_default", "encode", "decode", "reconstruct", "classify"}),
+    "autoencoder": (["--set", "latent_dim=8", "--set", "architecture='conv'", "--set", "units=(8, 16)"],
+                    {"serving_default", "encode", "decode", "anomaly_score"}),
+    "stacked_ae": (["--set", "units=(32, 16)", "--pretrain-epochs", "1"],
+                   {"serving_default", "encode", "decode", "anomaly_score"}),
+    "sparse_ae": (["--set", "units=(32,)", "--set", "latent_dim=16"],
+                  {"serving_default", "encode", "decode", "anomaly_score"}),
+    "denoising_ae": (["--set", "units=(32,)", "--set", "noise='masking'"],
+                     {"serving_default", "encode", "decode", "anomaly_score"}),
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_CASES))
+def test_every_family_trains_and_exports(family, tmp_path, repo_root):
+    extra, signatures = FAMILY_CASES[family]
+    out, exported = tmp_path / "run", tmp_path / "exported"
+    proc = run_app(repo_root, family, "--epochs", "1", "--batch-size", "16", "--steps-per-epoch", "2",
+                   "--out", str(out), "--export-dir", str(exported), "--verbose", "0", *extra)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads((exported / family / "1" / "assets" / "metadata.json").read_text())
+    assert set(meta["signatures"]) == signatures
+    grid = np.asarray(Image.open(out / "samples" / "samples_epoch_001.png"))
+    assert grid.shape[0] > 50

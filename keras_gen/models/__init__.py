@@ -1,7 +1,35 @@
 """Model families. `FAMILIES` maps the names used by `apps/train.py` to their classes."""
 
-from keras_gen.models.vae import VAE
+from keras_gen.models.autoencoder import (
+    AutoEncoder,
+    DenoisingAutoEncoder,
+    SparseAutoEncoder,
+    StackedAutoEncoder,
+)
+from keras_gen.models.dbvae import DBVAE, DebiasingSampler, debiasing_weights
+from keras_gen.models.vae import VAE, BetaVAE, ConditionalVAE
 
-FAMILIES = {"vae": VAE}
+FAMILIES = {
+    "vae": VAE,
+    "beta_vae": BetaVAE,
+    "cvae": ConditionalVAE,
+    "dbvae": DBVAE,
+    "autoencoder": AutoEncoder,
+    "stacked_ae": StackedAutoEncoder,
+    "sparse_ae": SparseAutoEncoder,
+    "denoising_ae": DenoisingAutoEncoder,
+}
 
-__all__ = ["FAMILIES", "VAE"]
+__all__ = [
+    "DBVAE",
+    "FAMILIES",
+    "VAE",
+    "AutoEncoder",
+    "BetaVAE",
+    "ConditionalVAE",
+    "DebiasingSampler",
+    "DenoisingAutoEncoder",
+    "SparseAutoEncoder",
+    "StackedAutoEncoder",
+    "debiasing_weights",
+]

@@ -101,9 +101,19 @@ class VAE(GenerativeModel):
         self.built = True
 
     # ------------------------------------------------------------------ the model
-    def encode(self, images, training=False):
+    def split_batch(self, data):
+        """`(images, labels)` of a batch; labels are ignored (None) by the unconditional VAE."""
+        return first_element(data), None
+
+    def encoder_inputs(self, images, labels):
+        return images
+
+    def decoder_inputs(self, z, labels):
+        return z
+
+    def encode(self, images, labels=None, training=False):
         """Mean and log-variance of q(z|x), each `(batch, latent_dim)` float32."""
-        mean, log_var = self.encoder(images, training=training)
+        mean, log_var = self.encoder(self.encoder_inputs(images, labels), training=training)
         return mean, log_var
 
     def reparameterize(self, mean, log_var):
@@ -111,43 +121,42 @@ class VAE(GenerativeModel):
         eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator, dtype="float32")
         return mean + ops.exp(0.5 * log_var) * eps
 
-    def decoder_output_to_images(self, outputs):
-        """Decoder outputs (logits) -> images in [0, 1] (Bernoulli means or Gaussian means)."""
-        return ops.sigmoid(ops.cast(outputs, "float32"))
+    def decode_logits(self, z, labels=None, training=False):
+        """Raw float32 decoder outputs (logits) for codes `z`."""
+        return ops.cast(self.decoder(self.decoder_inputs(z, labels), training=training), "float32")
 
-    def decode(self, z, training=False):
-        """Images in [0, 1] for latent codes `z`."""
-        return self.decoder_output_to_images(self.decoder(z, training=training))
+    def decode(self, z, labels=None, training=False):
+        """Images in [0, 1] for latent codes `z` (the Bernoulli or Gaussian means)."""
+        return ops.sigmoid(self.decode_logits(z, labels, training=training))
 
-    def reconstruct(self, images):
+    def reconstruct(self, images, labels=None):
         """Decode the posterior mean of each image."""
-        mean, _ = self.encode(images)
-        return self.decode(mean)
+        mean, _ = self.encode(images, labels)
+        return self.decode(mean, labels)
 
-    def sample(self, num_samples=None, z=None, seed=None):
+    def sample(self, num_samples=None, z=None, seed=None, labels=None):
         """Images decoded from prior samples: pass a count (and an int `seed`) or codes `z`."""
         if z is None:
             z = np.random.default_rng(seed).standard_normal((int(num_samples), self.latent_dim))
-        return self.decode(ops.convert_to_tensor(z, "float32"))
+        return self.decode(ops.convert_to_tensor(z, "float32"), labels)
 
     def call(self, images, training=False):
         mean, log_var = self.encode(images, training=training)
         z = self.reparameterize(mean, log_var) if training else mean
         return self.decode(z, training=training)
 
-    def reconstruction_loss(self, images, decoder_outputs):
-        """-log p(x|z) per image in nats."""
+    def reconstruction_loss(self, images, logits):
+        """-log p(x|z) per image in nats, from decoder logits."""
         if self.likelihood == "bernoulli":
-            return L.bernoulli_reconstruction_loss(images, decoder_outputs)
-        means = ops.sigmoid(ops.cast(decoder_outputs, "float32"))
-        return L.gaussian_reconstruction_loss(images, means, self.log_scale)
+            return L.bernoulli_reconstruction_loss(images, logits)
+        return L.gaussian_reconstruction_loss(images, ops.sigmoid(logits), self.log_scale)
 
     def compute_losses(self, data, training=False):
-        images = first_element(data)
-        mean, log_var = self.encode(images, training=training)
+        images, labels = self.split_batch(data)
+        mean, log_var = self.encode(images, labels, training=training)
         z = self.reparameterize(mean, log_var)
-        outputs = self.decoder(z, training=training)
-        reconstruction = self.reconstruction_loss(images, outputs)
+        logits = self.decode_logits(z, labels, training=training)
+        reconstruction = self.reconstruction_loss(images, logits)
         kl = L.kl_divergence_standard_normal(mean, log_var)
         return {
             "loss": reconstruction + self.beta * kl,
@@ -155,19 +164,48 @@ class VAE(GenerativeModel):
             "kl_loss": kl,
         }
 
+    def elbo(self, images, labels=None):
+        """Single-sample ELBO per image (nats, beta = 1): a lower bound on log p(x)."""
+        mean, log_var = self.encode(images, labels)
+        logits = self.decode_logits(self.reparameterize(mean, log_var), labels)
+        return -(self.reconstruction_loss(images, logits)
+                 + L.kl_divergence_standard_normal(mean, log_var))
+
+    def log_likelihood(self, images, labels=None, num_samples=100, chunk_size=4096):
+        """Importance-sampled estimate of log p(x) per image, in nats (the IWAE bound).
+
+        `log p(x) ~ logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K` with
+        z_k ~ q(z|x). It is >= the ELBO in expectation and tightens as K grows.
+        """
+        images = ops.convert_to_tensor(images, "float32")
+        batch = int(ops.shape(images)[0])
+        mean, log_var = self.encode(images, labels)
+        per_chunk = max(1, int(chunk_size) // max(batch, 1))
+        log_weights = []
+        done = 0
+        while done < num_samples:
+            k = min(per_chunk, num_samples - done)
+            tile = lambda t: ops.reshape(  # noqa: E731  (k, batch, ...) -> (k * batch, ...)
+                ops.broadcast_to(t[None], (k, *ops.shape(t))), (k * batch, *ops.shape(t)[1:]))
+            m, lv = tile(mean), tile(log_var)
+            z = self.reparameterize(m, lv)
+            tiled_labels = None if labels is None else tile(ops.convert_to_tensor(labels))
+            log_px = -self.reconstruction_loss(tile(images), self.decode_logits(z, tiled_labels))
+            log_q = L.gaussian_log_density(z, m, lv)
+            log_p = L.gaussian_log_density(z, ops.zeros_like(z), ops.zeros_like(z))
+            log_weights.append(ops.reshape(log_px + log_p - log_q, (k, batch)))
+            done += k
+        log_weights = ops.concatenate(log_weights, axis=0)
+        return ops.logsumexp(log_weights, axis=0) - float(np.log(num_samples))
+
     def negative_elbo(self, dataset, num_batches=None):
-        """Mean negative ELBO (nats per image, beta=1) over a dataset of image batches."""
+        """Mean negative ELBO (nats per image, beta=1) over a dataset of batches."""
         total, count = 0.0, 0
         for i, batch in enumerate(dataset):
             if num_batches is not None and i >= num_batches:
                 break
-            images = first_element(batch)
-            mean, log_var = self.encode(images)
-            outputs = self.decoder(self.reparameterize(mean, log_var))
-            nelbo = self.reconstruction_loss(images, outputs) + L.kl_divergence_standard_normal(
-                mean, log_var
-            )
-            total += float(ops.sum(nelbo))
+            images, labels = self.split_batch(batch)
+            total += float(-ops.sum(self.elbo(images, labels)))
             count += int(ops.shape(images)[0])
         return total / max(count, 1)
 
@@ -231,3 +269,115 @@ class VAE(GenerativeModel):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class BetaVAE(VAE):
+    """A VAE whose KL term weighs `beta` (default 4) > 1: more disentangled, blurrier codes.
+
+    Example:
+    >>> BetaVAE(latent_dim=8).beta
+    4.0
+    """
+
+    def __init__(self, beta=4.0, **kwargs):
+        super().__init__(beta=beta, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class ConditionalVAE(VAE):
+    """VAE conditioned on a class label: its one-hot vector joins encoder and decoder inputs.
+
+    The encoder sees the image with the one-hot label as extra constant channels; the decoder
+    sees `[z, one_hot]`. Batches are `(images, labels)` with integer labels.
+
+    Example:
+    >>> import numpy as np
+    >>> cvae = ConditionalVAE(latent_dim=2, num_classes=10)
+    >>> tuple(cvae.sample(3, labels=np.array([0, 1, 2])).shape)
+    (3, 28, 28, 1)
+    """
+
+    needs_labels = True
+
+    def __init__(self, num_classes=10, image_shape=(28, 28, 1), latent_dim=16, filters=(32, 64),
+                 dense_units=128, **kwargs):
+        self.num_classes = int(num_classes)
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes!r}")
+        image_shape = tuple(int(d) for d in image_shape)
+        encoder = kwargs.pop("encoder", None) or conv_encoder(
+            image_shape, latent_dim, filters=tuple(filters), dense_units=dense_units,
+            condition_dim=self.num_classes)
+        decoder = kwargs.pop("decoder", None) or conv_decoder(
+            image_shape, latent_dim, filters=tuple(filters)[::-1], dense_units=dense_units,
+            condition_dim=self.num_classes)
+        super().__init__(image_shape=image_shape, latent_dim=latent_dim, filters=filters,
+                         dense_units=dense_units, encoder=encoder, decoder=decoder, **kwargs)
+        self._custom_networks = False
+
+    def build(self, input_shape=None):
+        self.encoder.build([(None, *self.image_shape), (None, self.num_classes)])
+        self.decoder.build([(None, self.latent_dim), (None, self.num_classes)])
+        self.built = True
+
+    def split_batch(self, data):
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            raise ValueError("ConditionalVAE needs batches of (images, labels)")
+        return data[0], data[1]
+
+    def one_hot(self, labels):
+        if labels is None:
+            raise ValueError("ConditionalVAE needs labels")
+        labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+        return ops.one_hot(labels, self.num_classes, dtype="float32")
+
+    def encoder_inputs(self, images, labels):
+        return [ops.convert_to_tensor(images, "float32"), self.one_hot(labels)]
+
+    def decoder_inputs(self, z, labels):
+        return [ops.convert_to_tensor(z, "float32"), self.one_hot(labels)]
+
+    def call(self, inputs, training=False):
+        images, labels = inputs
+        mean, log_var = self.encode(images, labels, training=training)
+        z = self.reparameterize(mean, log_var) if training else mean
+        return self.decode(z, labels, training=training)
+
+    def generate(self, num_images, seed=0):
+        """Samples whose labels cycle 0, 1, ..., num_classes - 1 (row by row)."""
+        labels = np.arange(num_images) % self.num_classes
+        return ops.convert_to_numpy(self.sample(num_images, seed=seed, labels=labels))
+
+    def serving_endpoints(self):
+        images_spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
+        z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
+        labels_spec = tf.TensorSpec((None,), tf.int32, name="labels")
+
+        def sample(z, labels):
+            return {"images": self.decode(z, labels)}
+
+        def encode(images, labels):
+            mean, log_var = self.encode(images, labels)
+            return {"mean": mean, "log_var": log_var}
+
+        def reconstruct(images, labels):
+            return {"images": self.reconstruct(images, labels)}
+
+        return {
+            "serving_default": (sample, [z_spec, labels_spec]),
+            "decode": (sample, [z_spec, labels_spec]),
+            "encode": (encode, [images_spec, labels_spec]),
+            "reconstruct": (reconstruct, [images_spec, labels_spec]),
+        }
+
+    def export_metadata(self):
+        meta = super().export_metadata()
+        meta["inputs"]["labels"] = [None]
+        meta["num_classes"] = self.num_classes
+        return meta
+
+    def get_config(self):
+        config = super().get_config()
+        config["num_classes"] = self.num_classes
+        return config

@@ -33,12 +33,16 @@ def conv_encoder(
     filters=(32, 64),
     dense_units=128,
     gaussian=True,
+    code_activation=None,
+    condition_dim=0,
     name="encoder",
 ):
     """Stride-2 conv stack -> dense -> latent code.
 
     With `gaussian=True` the model returns `[mean, log_var]` (two float32 `(batch, latent_dim)`
-    tensors), else one code tensor.
+    tensors), else one code tensor (with `code_activation`). With `condition_dim > 0` the model
+    takes `[images, condition]` and joins the condition vector (a one-hot label) to the image
+    as constant extra channels.
 
     Example:
     >>> encoder = conv_encoder((28, 28, 1), latent_dim=2)
@@ -47,7 +51,13 @@ def conv_encoder(
     """
     h, w, c = check_image_shape(image_shape, len(filters))
     images = keras.Input((h, w, c), name="images")
-    x = images
+    inputs, x = images, images
+    if condition_dim:
+        condition = keras.Input((int(condition_dim),), name="condition")
+        inputs = [images, condition]
+        planes = layers.Reshape((1, 1, int(condition_dim)))(condition)
+        planes = layers.UpSampling2D((h, w), name="condition_planes")(planes)
+        x = layers.Concatenate(name="join_condition")([images, planes])
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
@@ -56,9 +66,28 @@ def conv_encoder(
     if gaussian:
         mean = layers.Dense(latent_dim, dtype="float32", name="mean")(x)
         log_var = layers.Dense(latent_dim, dtype="float32", name="log_var")(x)
-        return keras.Model(images, [mean, log_var], name=name)
-    code = layers.Dense(latent_dim, dtype="float32", name="code")(x)
-    return keras.Model(images, code, name=name)
+        return keras.Model(inputs, [mean, log_var], name=name)
+    code = layers.Dense(latent_dim, activation=code_activation, dtype="float32", name="code")(x)
+    return keras.Model(inputs, code, name=name)
+
+
+def conv_classifier_encoder(
+    image_shape, latent_dim, *, num_logits=1, filters=(32, 64), dense_units=128, name="encoder"
+):
+    """A conv encoder with a classifier head: images -> `[logits, mean, log_var]` (float32).
+
+    The classifier and the Gaussian posterior share every layer but the last, as in DB-VAE.
+
+    Example:
+    >>> encoder = conv_classifier_encoder((28, 28, 1), latent_dim=4)
+    >>> [tuple(t.shape) for t in encoder.outputs]
+    [(None, 1), (None, 4), (None, 4)]
+    """
+    backbone = conv_encoder(image_shape, latent_dim, filters=filters, dense_units=dense_units,
+                            name=f"{name}_backbone")
+    features = backbone.get_layer("dense" if dense_units else "flatten").output
+    logits = layers.Dense(num_logits, dtype="float32", name="logits")(features)
+    return keras.Model(backbone.input, [logits, *backbone.outputs], name=name)
 
 
 def conv_decoder(
@@ -68,12 +97,14 @@ def conv_decoder(
     filters=(64, 32),
     dense_units=128,
     output_activation=None,
+    condition_dim=0,
     name="decoder",
 ):
     """Latent code -> dense -> stride-2 transposed convs -> image-sized float32 output.
 
     With `output_activation=None` the output is logits (for a Bernoulli likelihood); pass
-    `"sigmoid"` or `"tanh"` for images.
+    `"sigmoid"` or `"tanh"` for images. With `condition_dim > 0` the model takes
+    `[z, condition]` and concatenates them.
 
     Example:
     >>> decoder = conv_decoder((28, 28, 1), latent_dim=2)
@@ -83,7 +114,11 @@ def conv_decoder(
     h, w, c = check_image_shape(image_shape, len(filters))
     factor = 2 ** len(filters)
     z = keras.Input((latent_dim,), name="z")
-    x = z
+    inputs, x = z, z
+    if condition_dim:
+        condition = keras.Input((int(condition_dim),), name="condition")
+        inputs = [z, condition]
+        x = layers.Concatenate(name="join_condition")([z, condition])
     if dense_units:
         x = layers.Dense(dense_units, activation="relu", name="dense")(x)
     x = layers.Dense((h // factor) * (w // factor) * filters[0], activation="relu", name="project")(x)
@@ -95,4 +130,4 @@ def conv_decoder(
     outputs = layers.Conv2D(
         c, 3, padding="same", activation=output_activation, dtype="float32", name="output"
     )(x)
-    return keras.Model(z, outputs, name=name)
+    return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,95 @@
+"""Dense (multi-layer perceptron) encoder and decoder builders.
+
+Encoders flatten images; decoders reshape back and output float32 logits of image shape.
+`mirrored_dense_layers` returns the layers of a stacked autoencoder in pairs, so a model can
+train them one pair at a time (greedy layer-wise pretraining) and also as one network.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+
+def _image_size(image_shape):
+    return int(math.prod(int(d) for d in image_shape))
+
+
+def mirrored_dense_layers(image_shape, units, latent_dim, *, code_activation=None, name="stack"):
+    """Encoder and decoder `Dense` layers of a stacked autoencoder, pair by pair.
+
+    `encoder_layers[i]` maps h_{i-1} -> h_i (h_{-1} the flattened image, the last one the code)
+    and `decoder_layers[i]` maps h_i back to h_{i-1} (`decoder_layers[0]` gives float32 pixel
+    logits). Hidden layers use ReLU.
+
+    Example:
+    >>> enc, dec = mirrored_dense_layers((28, 28, 1), (64,), 8)
+    >>> [layer.units for layer in enc], [layer.units for layer in dec]
+    ([64, 8], [784, 64])
+    """
+    sizes = [_image_size(image_shape), *[int(u) for u in units], int(latent_dim)]
+    encoder_layers, decoder_layers = [], []
+    for i in range(1, len(sizes)):
+        is_code = i == len(sizes) - 1
+        encoder_layers.append(
+            layers.Dense(
+                sizes[i],
+                activation=code_activation if is_code else "relu",
+                dtype="float32" if is_code else None,
+                name=f"{name}_encode_{i - 1}",
+            )
+        )
+        decoder_layers.append(
+            layers.Dense(
+                sizes[i - 1],
+                activation=None if i == 1 else "relu",
+                dtype="float32" if i == 1 else None,
+                name=f"{name}_decode_{i - 1}",
+            )
+        )
+    return encoder_layers, decoder_layers
+
+
+def dense_encoder_from_layers(image_shape, encoder_layers, name="encoder"):
+    """A functional model: image -> flatten -> each layer in order -> code."""
+    images = keras.Input(tuple(image_shape), name="images")
+    x = layers.Flatten(name="flatten")(images)
+    for layer in encoder_layers:
+        x = layer(x)
+    return keras.Model(images, x, name=name)
+
+
+def dense_decoder_from_layers(image_shape, latent_dim, decoder_layers, name="decoder"):
+    """A functional model: code -> decoder layers from the deepest to the first -> image logits."""
+    z = keras.Input((int(latent_dim),), name="z")
+    x = z
+    for layer in reversed(decoder_layers):
+        x = layer(x)
+    outputs = layers.Reshape(tuple(image_shape), name="to_image", dtype="float32")(x)
+    return keras.Model(z, outputs, name=name)
+
+
+def dense_encoder(image_shape, latent_dim, *, units=(256,), code_activation=None, name="encoder"):
+    """Dense encoder `images -> code` with ReLU hidden layers.
+
+    Example:
+    >>> tuple(dense_encoder((28, 28, 1), 32).output.shape)
+    (None, 32)
+    """
+    encoder_layers, _ = mirrored_dense_layers(
+        image_shape, units, latent_dim, code_activation=code_activation, name=name
+    )
+    return dense_encoder_from_layers(image_shape, encoder_layers, name=name)
+
+
+def dense_decoder(image_shape, latent_dim, *, units=(256,), name="decoder"):
+    """Dense decoder `code -> image logits` (float32), mirroring `dense_encoder`.
+
+    Example:
+    >>> tuple(dense_decoder((28, 28, 1), 32).output.shape)
+    (None, 28, 28, 1)
+    """
+    _, decoder_layers = mirrored_dense_layers(image_shape, units, latent_dim, name=name)
+    return dense_decoder_from_layers(image_shape, latent_dim, decoder_layers, name=name)
