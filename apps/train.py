@@ -77,6 +77,9 @@ def load_data(args, family):
     from keras_gen.models.dbvae import DBVAE, biased_task_training
 
     if family is DBVAE or issubclass(family, DBVAE):
+        if args.dataset not in data.OFFLINE_SOURCES:
+            raise ValueError(f"dbvae builds its biased 'is it a 7?' task from an offline digit "
+                             f"source {data.OFFLINE_SOURCES}, not {args.dataset!r}")
         prepared = biased_task_training(args.dataset, batch_size=args.batch_size, seed=args.seed)
         prepared["model_args"] = {}
         return prepared
@@ -85,7 +88,7 @@ def load_data(args, family):
                   seed=args.seed, image_size=args.image_size, with_labels=labels)
     if os.path.isdir(args.dataset):
         train, test = data.from_directory(args.dataset, **common), None
-        num_classes = None
+        num_classes = len(data.folders.class_names(args.dataset)) if labels else None
     else:
         train = data.load(args.dataset, "train", **common)
         test = None if args.no_validation else data.load(args.dataset, "test", **common)

@@ -147,7 +147,8 @@ def debiasing(args):
     for seed in range(args.seeds):
         for name, debias in (("plain_classifier", False), ("dbvae", True)):
             keras.utils.set_random_seed(seed)
-            model = DBVAE(latent_dim=args.dbvae_latent, vae_weight=None if debias else 0.0)
+            model = DBVAE(latent_dim=args.dbvae_latent,
+                          vae_weight=args.dbvae_vae_weight if debias else 0.0)
             model.compile(optimizer=keras.optimizers.Adam(1e-3))
             sampler = DebiasingSampler(x, y, batch_size=args.batch_size, debias=debias, seed=seed)
             model.fit(sampler.dataset, steps_per_epoch=len(x) // args.batch_size,
@@ -170,6 +171,7 @@ def main(argv=None):
     parser.add_argument("--vae-epochs", type=int, default=30)
     parser.add_argument("--dbvae-epochs", type=int, default=10)
     parser.add_argument("--dbvae-latent", type=int, default=8)
+    parser.add_argument("--dbvae-vae-weight", type=float, default=0.05)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--iwae-k", type=int, default=100)

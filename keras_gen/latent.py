@@ -84,9 +84,9 @@ def save_traversal_figure(model, z, path, dims=None, values=np.linspace(-3, 3, 9
     return save_image_grid(images, path, cols=cols)
 
 
-def save_interpolation_figure(model, pairs, path, steps=10, method="linear"):
+def save_interpolation_figure(model, pairs, path, steps=10, method="linear", labels=None):
     """PNG with one row per `(z1, z2)` pair, `steps` decoded codes per row."""
-    rows = [interpolate(model, z1, z2, steps, method) for z1, z2 in pairs]
+    rows = [interpolate(model, z1, z2, steps, method, labels) for z1, z2 in pairs]
     return save_image_grid(np.concatenate(rows, axis=0), path, cols=steps)
 
 

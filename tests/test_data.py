@@ -131,3 +131,21 @@ def test_from_directory_errors(tmp_path):
     (tmp_path / "broken.png").unlink()
     with pytest.raises(ValueError, match="sub-folder per class"):
         data.from_directory(str(tmp_path), with_labels=True)
+
+
+def test_from_directory_decodes_gif_bmp_and_rgba(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    Image.fromarray(np.full((6, 6), 100, np.uint8), "L").save(tmp_path / "a" / "grey.bmp")
+    Image.fromarray(np.full((6, 6), 200, np.uint8), "L").save(tmp_path / "a" / "grey.gif")
+    rgba = np.zeros((6, 6, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 255, 128
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "b" / "red.png")
+    assert data.class_names(str(tmp_path)) == ["a", "b"]
+    grey = next(iter(data.from_directory(str(tmp_path), channels=1, shuffle=False, batch_size=3)))
+    assert grey.shape == (3, 6, 6, 1)
+    np.testing.assert_allclose(grey.numpy()[0].mean(), 100 / 255.0, atol=0.01)
+    colour, labels = next(iter(data.from_directory(str(tmp_path), channels=3, shuffle=False,
+                                                   batch_size=3, with_labels=True)))
+    assert colour.shape == (3, 6, 6, 3) and labels.numpy().tolist() == [0, 0, 1]
+    np.testing.assert_allclose(colour.numpy()[2, 0, 0], [1.0, 0.0, 0.0], atol=0.01)  # alpha dropped

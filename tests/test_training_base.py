@@ -137,3 +137,28 @@ def test_mirrored_training_matches_single_device():
 def test_training_requires_compile():
     with pytest.raises(RuntimeError, match="compiled"):
         TwoSlots().get_optimizer()
+
+
+def test_float16_step_unscales_gradients_like_float32():
+    x, y = np.ones((8, 3), "float32"), np.zeros(8, "float32")
+    kernels = {}
+    for policy in ("float32", "mixed_float16"):
+        keras.mixed_precision.set_global_policy(policy)
+        model = Regressor()
+        model.compile(optimizer=keras.optimizers.SGD(0.01))
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        kernels[policy] = model.dense.kernel.numpy()
+    # a missing unscale would multiply the step by the loss scale (32768)
+    np.testing.assert_allclose(kernels["mixed_float16"], kernels["float32"], rtol=1e-3)
+    assert not np.allclose(kernels["float32"], 1.0)
+
+
+def test_networks_take_the_model_dtype_policy():
+    from keras_gen.models import VAE, AutoEncoder
+
+    vae = VAE(latent_dim=2, filters=(4, 4), dense_units=8, dtype="mixed_float16")
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored
+    assert vae.encoder.get_layer("conv_0").compute_dtype == "float16"
+    assert vae.encoder.get_layer("mean").compute_dtype == "float32"
+    ae = AutoEncoder(latent_dim=2, units=(4,), dtype="mixed_bfloat16")
+    assert ae.encoder.layers[2].compute_dtype == "bfloat16"

@@ -65,6 +65,8 @@ def test_conditional_vae_uses_labels(labelled, tmp_path):
     assert np.abs(as_zero - as_seven).max() > 1e-4  # the label changes the image
     with pytest.raises(ValueError, match="labels"):
         model.compute_losses(x)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
+        model.decode(z, np.array([3, 10]))
     check_keras_file_round_trip(model, tmp_path, lambda m: m.reconstruct(x[:4], y[:4]))
     grid = model.generate(20, seed=0)
     assert grid.shape == (20, 28, 28, 1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.data.pipelines import AUTOTUNE, batch_pipeline, check_value_range, from_arrays
+from keras_gen.data.pipelines import batch_pipeline, check_value_range, from_arrays
 
 OFFLINE_SOURCES = ("mnist_5k", "digits")
 SPLITS = ("train", "test")
@@ -195,20 +195,24 @@ def load(
         )
     raw = _load_tfds(name, split, data_dir, download)
     low, high = check_value_range(value_range)
+    if with_labels and "label" not in raw.element_spec:
+        raise ValueError(f"{name} has no 'label' feature; use with_labels=False")
+    # cached as uint8, scaled after the cache: a float32 cache of celeb_a would not fit in RAM
+    if with_labels:
+        raw = raw.map(lambda example: (example["image"], tf.cast(example["label"], tf.int32)))
+    else:
+        raw = raw.map(lambda example: example["image"])
 
-    def prepare(example):
-        images = tf.cast(example["image"], tf.float32) / 255.0
+    def to_model_range(images):
+        images = tf.cast(images, tf.float32) / 255.0
         if image_size is not None:
             images = _resize(images, tuple(image_size))
         images = _match_channels(images, channels)
-        images = images * (high - low) + low
-        if with_labels:
-            if "label" not in example:
-                raise ValueError(f"{name} has no 'label' feature; use with_labels=False")
-            return images, tf.cast(example["label"], tf.int32)
-        return images
+        return images * (high - low) + low
 
-    ds = raw.map(prepare, num_parallel_calls=AUTOTUNE)
-    return batch_pipeline(
-        ds, batch_size, shuffle=shuffle, seed=seed, cache=cache, drop_remainder=drop_remainder
-    )
+    if with_labels:
+        prepare = lambda images, labels: (to_model_range(images), labels)  # noqa: E731
+    else:
+        prepare = to_model_range
+    return batch_pipeline(raw, batch_size, shuffle=shuffle, seed=seed, cache=cache,
+                          drop_remainder=drop_remainder, prepare=prepare)

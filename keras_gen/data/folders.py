@@ -55,8 +55,23 @@ def check_readable(files):
 
 
 def _decode(file_name, channels):
-    data = tf.io.read_file(file_name)
-    return tf.io.decode_image(data, channels=channels, expand_animations=False)
+    """Decode any supported file to `(h, w, channels)` uint8, channels 1 or 3.
+
+    Files are decoded with their own channel count (GIF and BMP decoders refuse a forced
+    single channel), then converted: alpha is dropped, grey becomes RGB or RGB grey.
+    """
+    image = tf.io.decode_image(tf.io.read_file(file_name), channels=0, expand_animations=False)
+    have = tf.shape(image)[-1]
+    image = tf.cond(have == 2, lambda: image[..., :1], lambda: image)  # grey + alpha
+    image = tf.cond(have == 4, lambda: image[..., :3], lambda: image)  # RGBA
+    if channels == 3:
+        image = tf.cond(tf.shape(image)[-1] == 1, lambda: tf.image.grayscale_to_rgb(image),
+                        lambda: image)
+    else:
+        image = tf.cond(tf.shape(image)[-1] == 3, lambda: tf.image.rgb_to_grayscale(image),
+                        lambda: image)
+    image.set_shape((None, None, channels))
+    return image
 
 
 def from_directory(
@@ -91,7 +106,7 @@ def from_directory(
     low, high = check_value_range(value_range)
     files, class_names = list_images(path)
     check_readable(files)
-    first = _decode(files[0], channels or 0)
+    first = tf.io.decode_image(tf.io.read_file(files[0]), channels=0, expand_animations=False)
     if channels is None:
         channels = 3 if int(first.shape[-1]) >= 3 else 1
     if channels not in (1, 3):
@@ -107,15 +122,24 @@ def from_directory(
     else:
         labels = np.zeros(len(files), np.int32)
 
-    def prepare(file_name, label):
-        images = tf.cast(_decode(file_name, channels), tf.float32) / 255.0
-        images = tf.image.resize(images, image_size, antialias=True)
+    def decode(file_name, label):
+        images = tf.image.resize(_decode(file_name, channels), image_size, antialias=True)
+        images = tf.cast(tf.clip_by_value(tf.round(images), 0.0, 255.0), tf.uint8)
         images.set_shape((*image_size, channels))
-        images = tf.clip_by_value(images, 0.0, 1.0) * (high - low) + low
+        return images, label
+
+    def to_model_range(images, label):
+        images = tf.cast(images, tf.float32) / 255.0 * (high - low) + low
         return (images, label) if with_labels else images
 
+    # decoded and resized once, cached as uint8, scaled to floats after the cache
     ds = tf.data.Dataset.from_tensor_slices((files, labels))
-    ds = ds.map(prepare, num_parallel_calls=AUTOTUNE)
-    return batch_pipeline(
-        ds, batch_size, shuffle=shuffle, seed=seed, cache=cache, drop_remainder=drop_remainder
-    )
+    ds = ds.map(decode, num_parallel_calls=AUTOTUNE)
+    return batch_pipeline(ds, batch_size, shuffle=shuffle, seed=seed, cache=cache,
+                          drop_remainder=drop_remainder, prepare=to_model_range)
+
+
+def class_names(path):
+    """Sorted class (sub-folder) names of an image folder, as `from_directory` numbers them."""
+    _, classes = list_images(path)
+    return sorted(set(c for c in classes if c))

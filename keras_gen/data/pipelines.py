@@ -65,11 +65,13 @@ def batch_pipeline(
     cache=True,
     drop_remainder=False,
     shuffle_buffer=10_000,
+    prepare=None,
 ):
-    """Cache, shuffle, batch and prefetch a dataset of single examples.
+    """Cache, shuffle, prepare, batch and prefetch a dataset of single examples.
 
-    Caching happens before shuffling, so decoding and scaling run once while every epoch still
-    sees a new order.
+    Caching happens before shuffling, so decoding runs once while every epoch still sees a new
+    order; `prepare` (scaling to floats, resizing) runs after the cache, so what is cached stays
+    as compact as the source (uint8 images from TFDS and folders).
     """
     if batch_size is None or int(batch_size) < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -77,6 +79,8 @@ def batch_pipeline(
         dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if prepare is not None:
+        dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE)
     dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
     return dataset.prefetch(AUTOTUNE)
 

@@ -86,7 +86,8 @@ class AutoEncoder(GenerativeModel):
         self.reconstruction = reconstruction
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.encoder, self.decoder = self.build_networks()
+        with self.network_policy():
+            self.encoder, self.decoder = self.build_networks()
         self.build()
 
     def build_networks(self):
@@ -183,13 +184,6 @@ class AutoEncoder(GenerativeModel):
             "decode": (lambda z: {"images": self.decode(z)}, [code_spec]),
             "anomaly_score": (lambda images: {"scores": self.anomaly_score(images)}, [images_spec]),
         }
-
-    def export_metadata(self):
-        meta = super().export_metadata()
-        meta.update(inputs={"images": [None, *self.image_shape], "z": [None, self.latent_dim]},
-                    latent_dim=self.latent_dim, image_shape=list(self.image_shape),
-                    output_range=[0.0, 1.0])
-        return meta
 
     def get_config(self):
         config = super().get_config()

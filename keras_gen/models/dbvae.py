@@ -70,17 +70,17 @@ class DBVAE(VAE):
     needs_labels = True
     loss_names = ("loss", "classification_loss", "reconstruction_loss", "kl_loss", "accuracy")
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=16, vae_weight=None, filters=(32, 64),
-                 dense_units=128, **kwargs):
-        image_shape = tuple(int(d) for d in image_shape)
-        kwargs.pop("encoder", None)
-        encoder = conv_classifier_encoder(image_shape, latent_dim, filters=tuple(filters),
-                                          dense_units=dense_units)
+    def __init__(self, image_shape=(28, 28, 1), vae_weight=None, **kwargs):
+        if kwargs.get("encoder") is not None:
+            raise ValueError("DBVAE builds its own classifier encoder; pass filters/dense_units")
         self.vae_weight = (1.0 / float(np.prod(image_shape)) if vae_weight is None
                            else float(vae_weight))
-        super().__init__(image_shape=image_shape, latent_dim=latent_dim, filters=filters,
-                         dense_units=dense_units, encoder=encoder, **kwargs)
-        self._custom_networks = False
+        super().__init__(image_shape=image_shape, **kwargs)
+
+    def build_encoder(self):
+        """Images -> [classifier logit, mean, log_var], one shared network."""
+        return conv_classifier_encoder(self.image_shape, self.latent_dim, filters=self.filters,
+                                       dense_units=self.dense_units)
 
     def split_batch(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2:
@@ -138,6 +138,7 @@ class DBVAE(VAE):
 
     def get_config(self):
         config = super().get_config()
+        config.pop("encoder", None)  # always the built-in classifier encoder
         config["vae_weight"] = self.vae_weight
         return config
 
@@ -184,6 +185,7 @@ class DebiasingSampler(keras.callbacks.Callback):
         log_p = self._log_probabilities
         seed = self.seed
 
+        @tf.autograph.experimental.do_not_convert  # straight-line code: nothing to convert
         def draw(step):
             seeds = tf.stack([tf.cast(seed, tf.int64), step])
             pos_idx = tf.random.stateless_categorical(log_p[tf.newaxis], n_pos, seed=seeds)[0]
@@ -193,7 +195,8 @@ class DebiasingSampler(keras.callbacks.Callback):
             labels = tf.concat([tf.ones(n_pos, tf.int32), tf.zeros(n_neg, tf.int32)], 0)
             return images, labels
 
-        return tf.data.Dataset.counter().map(draw).prefetch(tf.data.AUTOTUNE)
+        # no prefetch: a batch drawn ahead would use the previous epoch's probabilities
+        return tf.data.Dataset.counter().map(draw)
 
     def update(self, model):
         """Recompute the positives' sampling probabilities from `model`'s latent means."""
@@ -225,6 +228,6 @@ def biased_task_training(source="mnist_5k", batch_size=64, seed=0, debias=True, 
         "train": sampler.dataset,
         "validation": from_arrays(x_test, y_test, batch_size=256, shuffle=False),
         "callbacks": [sampler],
-        "steps_per_epoch": len(x) // batch_size,
+        "steps_per_epoch": max(1, len(x) // batch_size),
         "task": task,
     }

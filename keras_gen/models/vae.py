@@ -79,15 +79,10 @@ class VAE(GenerativeModel):
         self.dense_units = int(dense_units)
         self.seed = seed
         self._custom_networks = encoder is not None or decoder is not None
-        self.encoder = encoder or conv_encoder(
-            self.image_shape, self.latent_dim, filters=self.filters, dense_units=self.dense_units
-        )
-        self.decoder = decoder or conv_decoder(
-            self.image_shape,
-            self.latent_dim,
-            filters=self.filters[::-1],
-            dense_units=self.dense_units,
-        )
+        with self.network_policy():
+            encoder = encoder or self.build_encoder()
+            decoder = decoder or self.build_decoder()
+        self.encoder, self.decoder = encoder, decoder
         self.seed_generator = keras.random.SeedGenerator(seed)
         if likelihood == "gaussian":
             self.log_scale = self.add_weight(
@@ -99,6 +94,16 @@ class VAE(GenerativeModel):
         self.encoder.build((None, *self.image_shape))
         self.decoder.build((None, self.latent_dim))
         self.built = True
+
+    def build_encoder(self):
+        """The default encoder: images -> [mean, log_var]."""
+        return conv_encoder(self.image_shape, self.latent_dim, filters=self.filters,
+                            dense_units=self.dense_units)
+
+    def build_decoder(self):
+        """The default decoder: z -> pixel logits."""
+        return conv_decoder(self.image_shape, self.latent_dim, filters=self.filters[::-1],
+                            dense_units=self.dense_units)
 
     # ------------------------------------------------------------------ the model
     def split_batch(self, data):
@@ -234,16 +239,6 @@ class VAE(GenerativeModel):
             "reconstruct": (reconstruct, [images_spec]),
         }
 
-    def export_metadata(self):
-        meta = super().export_metadata()
-        meta.update(
-            inputs={"z": [None, self.latent_dim], "images": [None, *self.image_shape]},
-            latent_dim=self.latent_dim,
-            image_shape=list(self.image_shape),
-            output_range=[0.0, 1.0],
-        )
-        return meta
-
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -300,21 +295,19 @@ class ConditionalVAE(VAE):
 
     needs_labels = True
 
-    def __init__(self, num_classes=10, image_shape=(28, 28, 1), latent_dim=16, filters=(32, 64),
-                 dense_units=128, **kwargs):
+    def __init__(self, num_classes=10, **kwargs):
         self.num_classes = int(num_classes)
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes!r}")
-        image_shape = tuple(int(d) for d in image_shape)
-        encoder = kwargs.pop("encoder", None) or conv_encoder(
-            image_shape, latent_dim, filters=tuple(filters), dense_units=dense_units,
-            condition_dim=self.num_classes)
-        decoder = kwargs.pop("decoder", None) or conv_decoder(
-            image_shape, latent_dim, filters=tuple(filters)[::-1], dense_units=dense_units,
-            condition_dim=self.num_classes)
-        super().__init__(image_shape=image_shape, latent_dim=latent_dim, filters=filters,
-                         dense_units=dense_units, encoder=encoder, decoder=decoder, **kwargs)
-        self._custom_networks = False
+        super().__init__(**kwargs)
+
+    def build_encoder(self):
+        return conv_encoder(self.image_shape, self.latent_dim, filters=self.filters,
+                            dense_units=self.dense_units, condition_dim=self.num_classes)
+
+    def build_decoder(self):
+        return conv_decoder(self.image_shape, self.latent_dim, filters=self.filters[::-1],
+                            dense_units=self.dense_units, condition_dim=self.num_classes)
 
     def build(self, input_shape=None):
         self.encoder.build([(None, *self.image_shape), (None, self.num_classes)])
@@ -329,6 +322,11 @@ class ConditionalVAE(VAE):
     def one_hot(self, labels):
         if labels is None:
             raise ValueError("ConditionalVAE needs labels")
+        if not isinstance(labels, tf.Tensor) or tf.executing_eagerly():
+            values = np.asarray(labels)
+            if values.size and (values.min() < 0 or values.max() >= self.num_classes):
+                raise ValueError(f"labels must be in [0, {self.num_classes}), got "
+                                 f"{values.min()}..{values.max()}")
         labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
         return ops.one_hot(labels, self.num_classes, dtype="float32")
 
@@ -370,12 +368,6 @@ class ConditionalVAE(VAE):
             "encode": (encode, [images_spec, labels_spec]),
             "reconstruct": (reconstruct, [images_spec, labels_spec]),
         }
-
-    def export_metadata(self):
-        meta = super().export_metadata()
-        meta["inputs"]["labels"] = [None]
-        meta["num_classes"] = self.num_classes
-        return meta
 
     def get_config(self):
         config = super().get_config()

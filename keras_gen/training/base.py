@@ -18,6 +18,8 @@ A family declares its optimizer slots and loss names, builds its networks, and i
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -82,6 +84,20 @@ class GenerativeModel(keras.Model):
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
         self.optimizers_by_name = {}
 
+    @contextlib.contextmanager
+    def network_policy(self):
+        """Build networks inside this block so their layers take the model's dtype policy.
+
+        `VAE(dtype="mixed_float16")`, or a `.keras` file saved under that policy and loaded in
+        a float32 process, then computes in float16 like the model says.
+        """
+        previous = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(self.dtype_policy)
+        try:
+            yield
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
+
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="adam", **kwargs):
         """Configure training with one optimizer, or a dict `{slot: optimizer}` for each slot.
@@ -91,6 +107,8 @@ class GenerativeModel(keras.Model):
         `keras.Model.compile`.
         """
         kwargs.pop("loss", None)
+        self._compile_options = {key: kwargs[key] for key in
+                                 ("jit_compile", "steps_per_execution", "run_eagerly") if key in kwargs}
         if isinstance(optimizer, dict):
             missing = set(self.optimizer_names) - set(optimizer)
             extra = set(optimizer) - set(self.optimizer_names)
@@ -129,13 +147,15 @@ class GenerativeModel(keras.Model):
             if isinstance(opt, keras.optimizers.LossScaleOptimizer):
                 opt = opt.inner_optimizer
             optimizers[name] = keras.optimizers.serialize(opt)
-        return {"optimizer": optimizers}
+        return {"optimizer": optimizers, **getattr(self, "_compile_options", {})}
 
     def compile_from_config(self, config):
+        config = dict(config)
         optimizers = {
-            name: keras.optimizers.deserialize(value) for name, value in config["optimizer"].items()
+            name: keras.optimizers.deserialize(value)
+            for name, value in config.pop("optimizer").items()
         }
-        self.compile(optimizer=optimizers)
+        self.compile(optimizer=optimizers, **config)
         if self.built:  # so the saved optimizer state of a `.keras` file can be restored
             for slot in self.optimizer_names:
                 self.get_optimizer(slot).build(self.variables_for(slot))
@@ -206,5 +226,20 @@ class GenerativeModel(keras.Model):
         raise NotImplementedError(f"{type(self).__name__} defines no serving signatures")
 
     def export_metadata(self):
-        """Facts written to `assets/metadata.json` beside an exported SavedModel."""
-        return {"model": type(self).__name__, "config": self.get_config()}
+        """Facts written to `assets/metadata.json` beside an exported SavedModel.
+
+        The model's name and config, the shape and dtype of every signature input, and the
+        image shape, latent size and output range where the model has them.
+        """
+        inputs = {}
+        for _, specs in self.serving_endpoints().values():
+            for spec in specs:
+                inputs[spec.name] = {"shape": [None, *spec.shape[1:]], "dtype": spec.dtype.name}
+        meta = {"model": type(self).__name__, "config": self.get_config(), "inputs": inputs}
+        if hasattr(self, "image_shape"):
+            meta.update(image_shape=list(self.image_shape), output_range=[0.0, 1.0])
+        if hasattr(self, "latent_dim"):
+            meta["latent_dim"] = self.latent_dim
+        if hasattr(self, "num_classes"):
+            meta["num_classes"] = self.num_classes
+        return meta
