@@ -100,3 +100,87 @@ def gaussian_log_density(z, mean, log_var):
     return -0.5 * ops.sum(
         ops.square(z - mean) * ops.exp(-log_var) + log_var + math.log(2.0 * math.pi), axis=-1
     )
+
+
+# ---------------------------------------------------------------------- adversarial losses
+# Every function takes the discriminator's raw outputs (logits, or critic scores) and returns
+# one value per example. log D = -softplus(-l) and log(1 - D) = -softplus(l) keep the
+# sigmoid cross-entropies finite for any logit.
+
+ADVERSARIAL_LOSSES = ("minimax", "non_saturating", "least_squares", "hinge", "wasserstein")
+
+
+def _per_example(x):
+    x = _float32(x)
+    return ops.reshape(x, (ops.shape(x)[0], -1))[:, 0]
+
+
+def discriminator_loss(kind, real_logits, fake_logits, real_label=1.0):
+    """The discriminator's (critic's) loss per example for adversarial loss `kind`.
+
+    - minimax / non_saturating: `-log D(x) - log(1 - D(G(z)))`, with `real_label < 1` for
+      one-sided label smoothing (the real target becomes `real_label`);
+    - least_squares: `0.5 (D(x) - 1)^2 + 0.5 D(G(z))^2` on raw outputs;
+    - hinge: `relu(1 - D(x)) + relu(1 + D(G(z)))`;
+    - wasserstein: `D(G(z)) - D(x)` (add a gradient penalty for WGAN-GP).
+
+    Example:
+    >>> import numpy as np
+    >>> round(float(discriminator_loss("minimax", np.zeros((1, 1)), np.zeros((1, 1)))[0]), 4)
+    1.3863
+    """
+    real, fake = _per_example(real_logits), _per_example(fake_logits)
+    if kind in ("minimax", "non_saturating"):
+        real_term = real_label * ops.softplus(-real) + (1.0 - real_label) * ops.softplus(real)
+        return real_term + ops.softplus(fake)
+    if kind == "least_squares":
+        return 0.5 * ops.square(real - real_label) + 0.5 * ops.square(fake)
+    if kind == "hinge":
+        return ops.relu(1.0 - real) + ops.relu(1.0 + fake)
+    if kind == "wasserstein":
+        return fake - real
+    raise ValueError(f"unknown adversarial loss {kind!r}; expected one of {ADVERSARIAL_LOSSES}")
+
+
+def generator_loss(kind, fake_logits):
+    """The generator's loss per example for adversarial loss `kind`.
+
+    - minimax: `log(1 - D(G(z)))` (the original objective; its gradient vanishes when D wins);
+    - non_saturating: `-log D(G(z))`;
+    - least_squares: `0.5 (D(G(z)) - 1)^2`;
+    - hinge and wasserstein: `-D(G(z))`.
+
+    Example:
+    >>> import numpy as np
+    >>> round(float(generator_loss("non_saturating", np.zeros((1, 1)))[0]), 4)
+    0.6931
+    """
+    fake = _per_example(fake_logits)
+    if kind == "minimax":
+        return -ops.softplus(fake)
+    if kind == "non_saturating":
+        return ops.softplus(-fake)
+    if kind == "least_squares":
+        return 0.5 * ops.square(fake - 1.0)
+    if kind in ("hinge", "wasserstein"):
+        return -fake
+    raise ValueError(f"unknown adversarial loss {kind!r}; expected one of {ADVERSARIAL_LOSSES}")
+
+
+def gradient_penalty(critic, real, fake, weights, condition=None):
+    """WGAN-GP penalty per example: `(||grad_x D(x_hat)||_2 - 1)^2` on random interpolates.
+
+    `weights` are uniform(0, 1) per example (shape `(batch, 1, ..., 1)` or `(batch,)`);
+    `critic` is called on `x_hat` (and `condition` when given).
+    """
+    import tensorflow as tf
+
+    real, fake = tf.cast(real, tf.float32), tf.cast(fake, tf.float32)
+    weights = tf.reshape(tf.cast(weights, tf.float32), [-1] + [1] * (len(real.shape) - 1))
+    mixed = real + weights * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = critic(mixed if condition is None else [mixed, condition], training=True)
+    grads = tf.reshape(tf.cast(tape.gradient(scores, mixed), tf.float32), (tf.shape(real)[0], -1))
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)
+    return tf.square(norms - 1.0)

@@ -6,6 +6,9 @@ from keras_gen.models.autoencoder import (
     SparseAutoEncoder,
     StackedAutoEncoder,
 )
+from keras_gen.models.cgan import ConditionalGAN
+from keras_gen.models.gan import DCGAN, GAN
+from keras_gen.models.wgan import WGAN_GP
 from keras_gen.models.dbvae import DBVAE, DebiasingSampler, debiasing_weights
 from keras_gen.models.vae import VAE, BetaVAE, ConditionalVAE
 
@@ -18,10 +21,18 @@ FAMILIES = {
     "stacked_ae": StackedAutoEncoder,
     "sparse_ae": SparseAutoEncoder,
     "denoising_ae": DenoisingAutoEncoder,
+    "gan": GAN,
+    "dcgan": DCGAN,
+    "cgan": ConditionalGAN,
+    "wgan_gp": WGAN_GP,
 }
 
 __all__ = [
     "DBVAE",
+    "DCGAN",
+    "GAN",
+    "WGAN_GP",
+    "ConditionalGAN",
     "FAMILIES",
     "VAE",
     "AutoEncoder",

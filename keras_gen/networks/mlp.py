@@ -93,3 +93,52 @@ def dense_decoder(image_shape, latent_dim, *, units=(256,), name="decoder"):
     """
     _, decoder_layers = mirrored_dense_layers(image_shape, units, latent_dim, name=name)
     return dense_decoder_from_layers(image_shape, latent_dim, decoder_layers, name=name)
+
+
+def _maybe_spectral(layer, spectral_norm):
+    return layers.SpectralNormalization(layer) if spectral_norm else layer
+
+
+def mlp_generator(latent_dim, image_shape, *, units=(256, 512), condition_dim=0, name="generator"):
+    """GAN generator: `z` (and a condition vector) -> dense ReLU layers -> tanh image (float32).
+
+    Example:
+    >>> tuple(mlp_generator(8, (28, 28, 1)).output.shape)
+    (None, 28, 28, 1)
+    """
+    z = keras.Input((int(latent_dim),), name="z")
+    inputs, x = z, z
+    if condition_dim:
+        condition = keras.Input((int(condition_dim),), name="condition")
+        inputs = [z, condition]
+        x = layers.Concatenate(name="join_condition")([z, condition])
+    for i, width in enumerate(units):
+        x = layers.Dense(width, name=f"dense_{i}")(x)
+        x = layers.BatchNormalization(name=f"norm_{i}")(x)
+        x = layers.ReLU(name=f"relu_{i}")(x)
+    x = layers.Dense(_image_size(image_shape), activation="tanh", dtype="float32", name="pixels")(x)
+    images = layers.Reshape(tuple(image_shape), dtype="float32", name="to_image")(x)
+    return keras.Model(inputs, images, name=name)
+
+
+def mlp_discriminator(image_shape, *, units=(512, 256), condition_dim=0, spectral_norm=False,
+                      dropout=0.3, name="discriminator"):
+    """GAN discriminator: image (and a condition vector) -> dense LeakyReLU layers -> one logit.
+
+    Example:
+    >>> tuple(mlp_discriminator((28, 28, 1)).output.shape)
+    (None, 1)
+    """
+    images = keras.Input(tuple(image_shape), name="images")
+    inputs, x = images, layers.Flatten(name="flatten")(images)
+    if condition_dim:
+        condition = keras.Input((int(condition_dim),), name="condition")
+        inputs = [images, condition]
+        x = layers.Concatenate(name="join_condition")([x, condition])
+    for i, width in enumerate(units):
+        x = _maybe_spectral(layers.Dense(width, name=f"dense_{i}"), spectral_norm)(x)
+        x = layers.LeakyReLU(0.2, name=f"leaky_{i}")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
+    logits = _maybe_spectral(layers.Dense(1, dtype="float32", name="logit"), spectral_norm)(x)
+    return keras.Model(inputs, logits, name=name)

@@ -138,6 +138,12 @@ class GenerativeModel(keras.Model):
         for name, opt in chosen.items():
             if name != self.optimizer_names[0]:
                 setattr(self, f"{name}_optimizer", opt)
+        if self.built:
+            # built now, outside any tf.function, so a step may apply one conditionally
+            # (tf.cond) and a `.keras` file's optimizer state can be restored
+            for name, opt in chosen.items():
+                if not opt.built:
+                    opt.build(self.variables_for(name))
 
     def get_compile_config(self):
         if not self.optimizers_by_name:
@@ -156,9 +162,6 @@ class GenerativeModel(keras.Model):
             for name, value in config.pop("optimizer").items()
         }
         self.compile(optimizer=optimizers, **config)
-        if self.built:  # so the saved optimizer state of a `.keras` file can be restored
-            for slot in self.optimizer_names:
-                self.get_optimizer(slot).build(self.variables_for(slot))
 
     def variables_for(self, slot):
         """The trainable variables optimizer `slot` updates (all of them for one slot)."""

@@ -1,0 +1,316 @@
+"""Generative adversarial networks on the shared training core: GAN and DCGAN.
+
+A generator G maps noise z to images; a discriminator D scores images as real or fake. One
+`train_step` runs G once, scores the real and the generated batch, and updates both networks
+from that single forward pass (D every step, G every `n_critic` steps):
+
+    D minimises  discriminator_loss(D(x), D(G(z)))   (+ gradient_penalty_weight * GP)
+    G minimises  generator_loss(D(G(z)))
+
+with the adversarial losses of `keras_gen.losses` (minimax `log(1 - D(G(z)))`,
+non-saturating, least squares, hinge, Wasserstein). Stabilisers, all options: one-sided
+label smoothing, instance noise annealed to zero, spectral normalization in D, separate
+learning rates (compile with `{"generator": ..., "discriminator": ...}`), and an EMA copy of G
+used for sampling and export. Images are in [-1, 1] (tanh); exports return [0, 1].
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_gen import losses as L
+from keras_gen.networks import mlp_discriminator, mlp_generator
+from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
+from keras_gen.training import GenerativeModel, first_element
+
+ARCHITECTURES = ("mlp", "dcgan")
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class GAN(GenerativeModel):
+    """GAN with MLP (default) or DCGAN networks and optional stabilisers.
+
+    Args:
+        image_shape: `(height, width, channels)`; data in [-1, 1] (`value_range`).
+        latent_dim: size of z ~ N(0, I).
+        architecture: `"mlp"` or `"dcgan"`.
+        loss: one of `keras_gen.losses.ADVERSARIAL_LOSSES`.
+        label_smoothing: one-sided: real targets become `1 - label_smoothing`.
+        instance_noise: stddev of Gaussian noise added to D's inputs, annealed linearly to 0
+            over `instance_noise_steps` discriminator steps.
+        spectral_norm: spectral normalization on D's layers.
+        ema_decay: keep an exponential moving average of G's weights (e.g. 0.999) and use it
+            in `generate` and export.
+        n_critic: discriminator steps per generator step.
+        gradient_penalty_weight: WGAN-GP penalty weight (0 for none).
+
+    Example:
+    >>> import numpy as np
+    >>> gan = GAN(latent_dim=8, units=(32,))
+    >>> gan.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    >>> x = np.random.uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+    >>> sorted(gan.fit(x, batch_size=8, epochs=1, verbose=0).history)
+    ['d_loss', 'fake_output', 'g_loss', 'real_output']
+    """
+
+    optimizer_names = ("generator", "discriminator")
+    loss_names = ("d_loss", "g_loss", "real_output", "fake_output")
+    value_range = (-1.0, 1.0)
+    condition_dim = 0
+
+    def __init__(
+        self,
+        image_shape=(28, 28, 1),
+        latent_dim=64,
+        architecture="mlp",
+        loss="non_saturating",
+        units=(256, 512),
+        base_filters=64,
+        label_smoothing=0.0,
+        instance_noise=0.0,
+        instance_noise_steps=2000,
+        spectral_norm=False,
+        ema_decay=None,
+        n_critic=1,
+        gradient_penalty_weight=0.0,
+        discriminator_batch_norm=True,
+        discriminator_dropout=0.3,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+        if loss not in L.ADVERSARIAL_LOSSES:
+            raise ValueError(f"loss must be one of {L.ADVERSARIAL_LOSSES}, got {loss!r}")
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+        if int(n_critic) < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic!r}")
+        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.latent_dim = int(latent_dim)
+        self.architecture = architecture
+        self.loss_kind = loss
+        self.units = tuple(int(u) for u in units)
+        self.base_filters = int(base_filters)
+        self.label_smoothing = float(label_smoothing)
+        self.instance_noise = float(instance_noise)
+        self.instance_noise_steps = int(instance_noise_steps)
+        self.spectral_norm = bool(spectral_norm)
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.n_critic = int(n_critic)
+        self.gradient_penalty_weight = float(gradient_penalty_weight)
+        self.discriminator_batch_norm = bool(discriminator_batch_norm)
+        self.discriminator_dropout = float(discriminator_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        if self.gradient_penalty_weight:
+            self.loss_names = (*type(self).loss_names, "gradient_penalty")
+            self.trackers["gradient_penalty"] = keras.metrics.Mean(name="gradient_penalty")
+        with self.network_policy():
+            self.generator, self.discriminator = self.build_networks()
+            self.ema_generator = None
+            if self.ema_decay is not None:
+                self.ema_generator = self.build_networks()[0]
+                self.ema_generator.set_weights(self.generator.get_weights())
+        self.build()
+
+    def build_networks(self):
+        """Return `(generator, discriminator)` for the chosen architecture."""
+        if self.architecture == "dcgan":
+            return (
+                dcgan_generator(self.latent_dim, self.image_shape, base_filters=self.base_filters,
+                                condition_dim=self.condition_dim),
+                dcgan_discriminator(self.image_shape, base_filters=self.base_filters,
+                                    condition_dim=self.condition_dim,
+                                    batch_norm=self.discriminator_batch_norm,
+                                    spectral_norm=self.spectral_norm,
+                                    dropout=self.discriminator_dropout),
+            )
+        return (
+            mlp_generator(self.latent_dim, self.image_shape, units=self.units,
+                          condition_dim=self.condition_dim),
+            mlp_discriminator(self.image_shape, units=self.units[::-1],
+                              condition_dim=self.condition_dim, spectral_norm=self.spectral_norm,
+                              dropout=self.discriminator_dropout),
+        )
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def variables_for(self, slot):
+        network = self.generator if slot == "generator" else self.discriminator
+        return network.trainable_variables
+
+    # ------------------------------------------------------------------ conditioning hooks
+    def split_batch(self, data):
+        """`(images, labels)`; the unconditional GAN ignores labels."""
+        return first_element(data), None
+
+    def generator_inputs(self, z, labels):
+        return z
+
+    def discriminator_inputs(self, images, labels):
+        return images
+
+    # ------------------------------------------------------------------ training
+    def discriminator_steps(self):
+        """How many discriminator updates have been applied (drives annealing and n_critic)."""
+        return self.get_optimizer("discriminator").iterations
+
+    def instance_noise_stddev(self):
+        if not self.instance_noise:
+            return 0.0
+        progress = ops.cast(self.discriminator_steps(), "float32") / float(self.instance_noise_steps)
+        return self.instance_noise * ops.maximum(0.0, 1.0 - progress)
+
+    def add_instance_noise(self, images, stddev):
+        if not self.instance_noise:
+            return images
+        return images + stddev * keras.random.normal(ops.shape(images), seed=self.seed_generator)
+
+    def train_step(self, data):
+        real, labels = self.split_batch(data)
+        real = ops.cast(real, "float32")
+        batch = ops.shape(real)[0]
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        stddev = self.instance_noise_stddev()
+        with tf.GradientTape(persistent=True) as tape:
+            fake = ops.cast(self.generator(self.generator_inputs(z, labels), training=True), "float32")
+            real_out = self.discriminator(
+                self.discriminator_inputs(self.add_instance_noise(real, stddev), labels), training=True)
+            fake_out = self.discriminator(
+                self.discriminator_inputs(self.add_instance_noise(fake, stddev), labels), training=True)
+            d_loss = L.discriminator_loss(self.loss_kind, real_out, fake_out,
+                                          real_label=1.0 - self.label_smoothing)
+            losses = {"d_loss": d_loss, "real_output": real_out, "fake_output": fake_out}
+            d_total = d_loss
+            if self.gradient_penalty_weight:
+                penalty = L.gradient_penalty(
+                    self.discriminator, real, tf.stop_gradient(fake),
+                    keras.random.uniform((batch,), seed=self.seed_generator),
+                    condition=self.condition_vector(labels))
+                losses["gradient_penalty"] = penalty
+                d_total = d_loss + self.gradient_penalty_weight * penalty
+            g_loss = L.generator_loss(self.loss_kind, fake_out)
+            losses["g_loss"] = g_loss
+            scaled_d = self.scaled_loss("discriminator", d_total)
+            scaled_g = self.scaled_loss("generator", g_loss)
+        generator_turn = ops.equal(self.discriminator_steps() % self.n_critic, 0)
+        self.optimize("discriminator", tape, scaled_d, self.variables_for("discriminator"))
+
+        def step_generator():
+            self.optimize("generator", tape, scaled_g, self.variables_for("generator"))
+            self.update_ema()
+            return tf.constant(True)
+
+        if self.n_critic == 1:
+            step_generator()
+        else:
+            tf.cond(generator_turn, step_generator, lambda: tf.constant(False))
+        del tape
+        return self.update_trackers(losses)
+
+    def test_step(self, data):
+        real, labels = self.split_batch(data)
+        real = ops.cast(real, "float32")
+        z = keras.random.normal((ops.shape(real)[0], self.latent_dim), seed=self.seed_generator)
+        fake = ops.cast(self.generator(self.generator_inputs(z, labels)), "float32")
+        real_out = self.discriminator(self.discriminator_inputs(real, labels))
+        fake_out = self.discriminator(self.discriminator_inputs(fake, labels))
+        return self.update_trackers({
+            "d_loss": L.discriminator_loss(self.loss_kind, real_out, fake_out),
+            "g_loss": L.generator_loss(self.loss_kind, fake_out),
+            "real_output": real_out, "fake_output": fake_out})
+
+    def condition_vector(self, labels):
+        """The vector joined to D's input for the gradient penalty (None when unconditional)."""
+        return None
+
+    def update_ema(self):
+        """Move the EMA generator's weights towards the generator's."""
+        if self.ema_generator is None:
+            return
+        for average, current in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * ops.cast(current, average.dtype))
+
+    # ------------------------------------------------------------------ sampling and export
+    @property
+    def sampling_generator(self):
+        """The EMA generator when enabled, else the generator."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def generate_from(self, z, labels=None):
+        """Images in [0, 1] from noise `z` (and labels, for conditional models)."""
+        z = ops.convert_to_tensor(z, "float32")
+        images = self.sampling_generator(self.generator_inputs(z, labels), training=False)
+        return ops.clip((ops.cast(images, "float32") + 1.0) / 2.0, 0.0, 1.0)
+
+    def generate(self, num_images, seed=0, labels=None):
+        z = np.random.default_rng(seed).standard_normal((int(num_images), self.latent_dim))
+        return ops.convert_to_numpy(self.generate_from(z.astype("float32"), labels))
+
+    def call(self, z, training=False):
+        return self.generate_from(z)
+
+    def noise_from_seeds(self, seeds):
+        """One z per integer seed (stateless: the same seed gives the same image anywhere)."""
+        seeds = tf.cast(seeds, tf.int64)
+        return tf.map_fn(
+            lambda s: tf.random.stateless_normal((self.latent_dim,), tf.stack([s, 0])),
+            seeds, fn_output_signature=tf.float32)
+
+    def serving_endpoints(self):
+        z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
+        seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
+        return {
+            "serving_default": (lambda z: {"images": self.generate_from(z)}, [z_spec]),
+            "sample": (lambda seeds: {"images": self.generate_from(self.noise_from_seeds(seeds))},
+                       [seeds_spec]),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=list(self.image_shape),
+            latent_dim=self.latent_dim,
+            architecture=self.architecture,
+            loss=self.loss_kind,
+            units=list(self.units),
+            base_filters=self.base_filters,
+            label_smoothing=self.label_smoothing,
+            instance_noise=self.instance_noise,
+            instance_noise_steps=self.instance_noise_steps,
+            spectral_norm=self.spectral_norm,
+            ema_decay=self.ema_decay,
+            n_critic=self.n_critic,
+            gradient_penalty_weight=self.gradient_penalty_weight,
+            discriminator_batch_norm=self.discriminator_batch_norm,
+            discriminator_dropout=self.discriminator_dropout,
+            seed=self.seed,
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class DCGAN(GAN):
+    """GAN with DCGAN networks (strided convolutions, batch norm, LeakyReLU in D, tanh out).
+
+    Example:
+    >>> DCGAN(image_shape=(32, 32, 3), latent_dim=16).generator.output.shape
+    (None, 32, 32, 3)
+    """
+
+    def __init__(self, latent_dim=100, discriminator_dropout=0.0, **kwargs):
+        kwargs["architecture"] = "dcgan"
+        super().__init__(latent_dim=latent_dim, discriminator_dropout=discriminator_dropout, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("architecture")
+        return config
