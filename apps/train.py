@@ -7,7 +7,8 @@
 
 Families: vae, beta_vae, cvae (labels from the dataset), dbvae (the biased "is it a 7?" task
 built from the dataset's digits, resampled each epoch), autoencoder, stacked_ae, sparse_ae,
-denoising_ae.
+denoising_ae, gan, dcgan, cgan (labels from the dataset), wgan_gp. GANs see data in [-1, 1]
+and export images in [0, 1].
 
 Writes under `--out`: `checkpoints/epoch_NNN.weights.h5` (one per epoch), `logs/` (TensorBoard,
 with sample images), `samples/samples_epoch_NNN.png`, `history.csv`, `curves.png` and
@@ -52,7 +53,8 @@ def build_parser(families):
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps-per-epoch", type=int, default=None)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="default: the family's own (1e-3; GANs 2e-4, WGAN-GP 1e-4)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<family>)")
     parser.add_argument("--export-dir", default="exported")
     parser.add_argument("--name", default=None, help="export name (default: the family)")
@@ -64,6 +66,8 @@ def build_parser(families):
                         help="XLA; auto = off on CPU (measured slower there), on with a GPU")
     parser.add_argument("--pretrain-epochs", type=int, default=0,
                         help="greedy layer-wise pretraining epochs per layer (stacked_ae)")
+    parser.add_argument("--fid-every", type=int, default=0,
+                        help="FID to the test split every N epochs (image generators)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -142,9 +146,8 @@ def main(argv=None):
     except (TypeError, ValueError) as err:
         print(f"error: cannot build {args.family}: {err}", file=sys.stderr)
         return 2
-    model.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate), jit_compile=resolve_jit(args.jit_compile)
-    )
+    model.compile(optimizer=model.default_optimizer(args.learning_rate),
+                  jit_compile=resolve_jit(args.jit_compile))
     os.makedirs(out, exist_ok=True)
     reference = None
     if getattr(model, "preview", None) == "reconstruct":
@@ -160,6 +163,14 @@ def main(argv=None):
         SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs"),
                    reference_images=reference),
     ]
+    if args.fid_every and test is not None and getattr(model, "preview", None) != "reconstruct":
+        from keras_gen.callbacks import FIDCallback
+        from keras_gen.data import load_arrays
+
+        reference = load_arrays(args.dataset, "test")[0] if args.dataset in ("mnist_5k", "digits") else None
+        if reference is not None:
+            # first, so CSVLogger and TensorBoard see the value in the same epoch
+            callbacks.insert(0, FIDCallback(reference, every=args.fid_every, num_images=1000))
     os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)
     start = time.time()
     if args.pretrain_epochs and hasattr(model, "pretrain_layerwise"):

@@ -66,3 +66,37 @@ class SampleGrid(keras.callbacks.Callback):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+class FIDCallback(keras.callbacks.Callback):
+    """Every `every` epochs, FID of `model.generate(num_images)` to `reference_images`.
+
+    Features come from the shipped digit classifier (`keras_gen.metrics.DigitFeatures`);
+    the value goes into the epoch's logs as `fid` and into `self.history` as (epoch, fid).
+
+    Example:
+    >>> from keras_gen import data
+    >>> callback = FIDCallback(data.load_arrays("mnist_5k", "test")[0], every=5)
+    """
+
+    def __init__(self, reference_images, every=5, num_images=1000, seed=0, extractor=None):
+        super().__init__()
+        from keras_gen.metrics import DigitFeatures
+
+        self.extractor = extractor or DigitFeatures()
+        self.reference_features = self.extractor.features(reference_images)
+        self.every = max(int(every), 1)
+        self.num_images = int(num_images)
+        self.seed = seed
+        self.history = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        from keras_gen.metrics import frechet_distance_of_features
+
+        images = np.asarray(self.model.generate(self.num_images, seed=self.seed))
+        value = frechet_distance_of_features(self.extractor.features(images), self.reference_features)
+        self.history.append((epoch + 1, value))
+        if logs is not None:
+            logs["fid"] = value

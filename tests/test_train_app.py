@@ -77,6 +77,10 @@ FAMILY_CASES = {
                   {"serving_default", "encode", "decode", "anomaly_score"}),
     "denoising_ae": (["--set", "units=(32,)", "--set", "noise='masking'"],
                      {"serving_default", "encode", "decode", "anomaly_score"}),
+    "gan": (["--set", "units=(32,)", "--set", "ema_decay=0.9"], {"serving_default", "sample"}),
+    "dcgan": (["--set", "base_filters=8", "--fid-every", "1"], {"serving_default", "sample"}),
+    "cgan": (["--set", "units=(32,)"], {"serving_default", "sample"}),
+    "wgan_gp": (["--set", "base_filters=8"], {"serving_default", "sample"}),
 }
 
 
@@ -91,3 +95,6 @@ def test_every_family_trains_and_exports(family, tmp_path, repo_root):
     assert set(meta["signatures"]) == signatures
     grid = np.asarray(Image.open(out / "samples" / "samples_epoch_001.png"))
     assert grid.shape[0] > 50
+    if "--fid-every" in extra:
+        history = (out / "history.csv").read_text()
+        assert "fid" in history.splitlines()[0]

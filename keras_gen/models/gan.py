@@ -143,6 +143,10 @@ class GAN(GenerativeModel):
     def build(self, input_shape=None):
         self.built = True
 
+    def default_optimizer(self, learning_rate=None):
+        """Adam(2e-4, beta_1=0.5), the DCGAN paper's setting, copied for each network."""
+        return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate, beta_1=0.5)
+
     def variables_for(self, slot):
         network = self.generator if slot == "generator" else self.discriminator
         return network.trainable_variables

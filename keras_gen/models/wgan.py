@@ -33,6 +33,11 @@ class WGAN_GP(GAN):  # noqa: N801 (the name the literature uses)
                          gradient_penalty_weight=gradient_penalty_weight,
                          discriminator_dropout=discriminator_dropout, **kwargs)
 
+    def default_optimizer(self, learning_rate=None):
+        """Adam(1e-4, beta_1=0.5, beta_2=0.9), as in the WGAN-GP paper."""
+        return keras.optimizers.Adam(1e-4 if learning_rate is None else learning_rate,
+                                     beta_1=0.5, beta_2=0.9)
+
     def get_config(self):
         config = super().get_config()
         config.pop("loss")

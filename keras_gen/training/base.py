@@ -145,6 +145,10 @@ class GenerativeModel(keras.Model):
                 if not opt.built:
                     opt.build(self.variables_for(name))
 
+    def default_optimizer(self, learning_rate=None):
+        """The optimizer `apps/train.py` compiles with (Adam, 1e-3 unless given)."""
+        return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
+
     def get_compile_config(self):
         if not self.optimizers_by_name:
             return None

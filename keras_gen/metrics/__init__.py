@@ -1,0 +1,29 @@
+"""Evaluation: FID / KID on the project's digit-classifier features, class consistency, mode coverage."""
+
+from keras_gen.metrics.classifier import DigitFeatures, digit_classifier, to_classifier_input
+from keras_gen.metrics.coverage import class_consistency, class_histogram, mode_coverage
+from keras_gen.metrics.fid import (
+    feature_statistics,
+    fid,
+    frechet_distance,
+    frechet_distance_of_features,
+    kernel_distance_of_features,
+    kid,
+    mmd_squared_unbiased,
+)
+
+__all__ = [
+    "DigitFeatures",
+    "class_consistency",
+    "class_histogram",
+    "digit_classifier",
+    "feature_statistics",
+    "fid",
+    "frechet_distance",
+    "frechet_distance_of_features",
+    "kernel_distance_of_features",
+    "kid",
+    "mmd_squared_unbiased",
+    "mode_coverage",
+    "to_classifier_input",
+]

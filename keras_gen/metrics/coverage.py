@@ -1,0 +1,36 @@
+"""Does a generator cover every class, and does a conditional one make the class it is asked for?"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def class_histogram(predictions, num_classes=10):
+    """Fraction of predictions per class."""
+    counts = np.bincount(np.asarray(predictions, np.int64), minlength=num_classes)
+    return counts / max(counts.sum(), 1)
+
+
+def mode_coverage(predictions, num_classes=10, min_share=0.01):
+    """Entropy (nats) of the predicted-class histogram, its KL to uniform, and classes covered.
+
+    A generator that covers every class evenly has entropy `log(num_classes)` and KL 0; mode
+    collapse lowers the entropy. A class counts as covered with at least `min_share` of the
+    samples.
+
+    Example:
+    >>> mode_coverage(np.arange(100) % 10)["kl_to_uniform"]
+    0.0
+    """
+    hist = class_histogram(predictions, num_classes)
+    nonzero = hist[hist > 0]
+    entropy = float(-np.sum(nonzero * np.log(nonzero)))
+    return {"entropy": entropy, "max_entropy": float(np.log(num_classes)),
+            "kl_to_uniform": float(np.log(num_classes) - entropy),
+            "classes_covered": int(np.sum(hist >= min_share))}
+
+
+def class_consistency(requested, predicted):
+    """Share of generated images whose predicted class is the requested one."""
+    requested, predicted = np.asarray(requested).reshape(-1), np.asarray(predicted).reshape(-1)
+    return float(np.mean(requested == predicted))

@@ -1,0 +1,64 @@
+"""FID, KID, class consistency and mode coverage against their definitions."""
+
+import numpy as np
+import pytest
+
+from keras_gen import data, metrics
+
+
+def test_frechet_distance_of_identical_sets_is_zero():
+    features = np.random.default_rng(0).normal(size=(500, 8))
+    assert metrics.frechet_distance_of_features(features, features) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_matches_closed_form_for_shifted_gaussians():
+    rng = np.random.default_rng(1)
+    mean_a, mean_b = np.zeros(4), np.array([1.0, -2.0, 0.5, 0.0])
+    var_a, var_b = np.array([1.0, 2.0, 0.5, 1.0]), np.array([2.0, 1.0, 0.5, 4.0])
+    closed = np.sum((mean_a - mean_b) ** 2) + np.sum(var_a + var_b - 2 * np.sqrt(var_a * var_b))
+    # the formula on exact statistics
+    assert metrics.frechet_distance(mean_a, np.diag(var_a), mean_b, np.diag(var_b)) == pytest.approx(closed)
+    # and on samples, within sampling error
+    a = rng.normal(mean_a, np.sqrt(var_a), size=(100_000, 4))
+    b = rng.normal(mean_b, np.sqrt(var_b), size=(100_000, 4))
+    assert metrics.frechet_distance_of_features(a, b) == pytest.approx(closed, rel=0.02)
+
+
+def test_kid_is_unbiased_near_zero_for_one_distribution_and_grows_with_shift():
+    rng = np.random.default_rng(2)
+    same_a, same_b = rng.normal(size=(400, 6)), rng.normal(size=(400, 6))
+    mean, _ = metrics.kernel_distance_of_features(same_a, same_b, num_subsets=10, subset_size=200)
+    assert abs(mean) < 0.02
+    shifted = rng.normal(0.5, 1.0, size=(400, 6))
+    far, _ = metrics.kernel_distance_of_features(same_a, shifted, num_subsets=10, subset_size=200)
+    assert far > 0.1 and far > 10 * abs(mean)
+
+
+def test_mmd_matches_a_direct_double_loop():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(6, 3)), rng.normal(size=(5, 3))
+    k = lambda x, y: (x @ y / 3 + 1) ** 3  # noqa: E731
+    aa = sum(k(a[i], a[j]) for i in range(6) for j in range(6) if i != j) / 30
+    bb = sum(k(b[i], b[j]) for i in range(5) for j in range(5) if i != j) / 20
+    ab = sum(k(a[i], b[j]) for i in range(6) for j in range(5)) / 30
+    assert metrics.mmd_squared_unbiased(a, b) == pytest.approx(aa + bb - 2 * ab)
+
+
+def test_mode_coverage_and_class_consistency():
+    even = metrics.mode_coverage(np.arange(1000) % 10)
+    assert even["entropy"] == pytest.approx(np.log(10)) and even["classes_covered"] == 10
+    collapsed = metrics.mode_coverage(np.array([3] * 990 + [4] * 10))
+    assert collapsed["classes_covered"] == 2 and collapsed["kl_to_uniform"] > 1.5
+    assert metrics.class_consistency([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
+
+
+def test_shipped_classifier_recognises_test_digits_and_separates_fid():
+    extractor = metrics.DigitFeatures()
+    x_test, y_test = data.load_arrays("mnist_5k", "test")
+    assert np.mean(extractor.predict(x_test) == y_test) > 0.95
+    x_train, _ = data.load_arrays("mnist_5k", "train")
+    real = metrics.fid(x_train[::4], x_test, extractor)
+    noise = metrics.fid(np.random.default_rng(0).uniform(size=(1000, 28, 28, 1)), x_test, extractor)
+    assert real < 0.1 * noise
+    rgb_small = np.repeat(x_test[:4], 3, axis=-1)[:, ::2, ::2]  # other sizes and channels work
+    assert extractor.features(rgb_small).shape == (4, 64)
