@@ -175,3 +175,16 @@ def test_export_runs_with_tensorflow_only(tmp_path):
         export.export(cgan, str(tmp_path / "cgan")),
         {"serving_default__z": z, "serving_default__labels": labels}, tmp_path)
     np.testing.assert_allclose(outputs["serving_default__images"], cgan.generate_from(z, labels), atol=1e-5)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_scales_both_optimizers(policy, digits):
+    keras.mixed_precision.set_global_policy(policy)
+    model = DCGAN(latent_dim=4, base_filters=4)
+    model.compile(optimizer="adam")
+    for slot in model.optimizer_names:
+        wrapped = isinstance(model.get_optimizer(slot), keras.optimizers.LossScaleOptimizer)
+        assert wrapped is (policy == "mixed_float16")
+    history = model.fit(digits[0][:16], batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(history.history["d_loss"]).all() and np.isfinite(history.history["g_loss"]).all()
+    assert model.generate(2).dtype == np.float32
