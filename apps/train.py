@@ -7,8 +7,10 @@
 
 Families: vae, beta_vae, cvae (labels from the dataset), dbvae (the biased "is it a 7?" task
 built from the dataset's digits, resampled each epoch), autoencoder, stacked_ae, sparse_ae,
-denoising_ae, gan, dcgan, cgan (labels from the dataset), wgan_gp. GANs see data in [-1, 1]
-and export images in [0, 1].
+denoising_ae, gan, dcgan, cgan (labels from the dataset), wgan_gp, pix2pix (edges -> digit
+pairs from the dataset, or a folder of side-by-side A|B images), cyclegan (scikit-learn
+digits <-> mnist_5k, or tfds:cycle_gan/<pair>). GANs and translators see data in [-1, 1] and
+export images in [0, 1].
 
 Writes under `--out`: `checkpoints/epoch_NNN.weights.h5` (one per epoch), `logs/` (TensorBoard,
 with sample images), `samples/samples_epoch_NNN.png`, `history.csv`, `curves.png` and
@@ -78,15 +80,10 @@ def build_parser(families):
 def load_data(args, family):
     """`{"train", "validation", "callbacks", "steps_per_epoch", "model_args"}` for a family."""
     from keras_gen import data
-    from keras_gen.models.dbvae import DBVAE, biased_task_training
 
-    if family is DBVAE or issubclass(family, DBVAE):
-        if args.dataset not in data.OFFLINE_SOURCES:
-            raise ValueError(f"dbvae builds its biased 'is it a 7?' task from an offline digit "
-                             f"source {data.OFFLINE_SOURCES}, not {args.dataset!r}")
-        prepared = biased_task_training(args.dataset, batch_size=args.batch_size, seed=args.seed)
-        prepared["model_args"] = {}
-        return prepared
+    if hasattr(family, "task_data"):  # families with a task of their own (dbvae, translators)
+        return family.task_data(args.dataset, args.batch_size, seed=args.seed,
+                                image_size=args.image_size)
     labels = getattr(family, "needs_labels", False)
     common = dict(batch_size=args.batch_size, value_range=getattr(family, "value_range", (0.0, 1.0)),
                   seed=args.seed, image_size=args.image_size, with_labels=labels)
@@ -150,9 +147,11 @@ def main(argv=None):
                   jit_compile=resolve_jit(args.jit_compile))
     os.makedirs(out, exist_ok=True)
     reference = None
-    if getattr(model, "preview", None) == "reconstruct":
+    if getattr(model, "preview", None):  # image-to-image models: show inputs above outputs
         reference = next(iter(test if test is not None else train))
         reference = reference[0] if isinstance(reference, tuple) else reference
+        if getattr(model, "value_range", (0.0, 1.0)) == (-1.0, 1.0):
+            reference = (reference + 1.0) / 2.0
     callbacks = [
         *prepared["callbacks"],
         keras.callbacks.ModelCheckpoint(
@@ -163,7 +162,7 @@ def main(argv=None):
         SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs"),
                    reference_images=reference),
     ]
-    if args.fid_every and test is not None and getattr(model, "preview", None) != "reconstruct":
+    if args.fid_every and test is not None and not getattr(model, "preview", None):
         from keras_gen.callbacks import FIDCallback
         from keras_gen.data import load_arrays
 

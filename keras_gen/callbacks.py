@@ -14,8 +14,9 @@ class SampleGrid(keras.callbacks.Callback):
     """Save a PNG grid of `model.generate(num_images, seed)` after every epoch.
 
     The seed is fixed, so successive grids show the same latent points as training goes on.
-    With `reference_images`, models that only reconstruct (autoencoders) are shown as rows of
-    inputs above rows of their reconstructions instead. With `log_dir`, the grid is also
+    With `reference_images` (in [0, 1]), models that map images to images (autoencoders,
+    translators: their `preview` method, `reconstruct` or `translate`) are shown as rows of
+    inputs above rows of their outputs instead. With `log_dir`, the grid is also
     written as a TensorBoard image summary.
 
     Example:
@@ -45,7 +46,8 @@ class SampleGrid(keras.callbacks.Callback):
             inputs = np.asarray(self.reference_images[:count])
             cols = min(cols, len(inputs))
             inputs = inputs[: len(inputs) // cols * cols]
-            outputs = np.asarray(self.model.reconstruct(inputs))
+            preview = getattr(self.model, getattr(self.model, "preview", None) or "reconstruct")
+            outputs = np.asarray(preview(inputs))
             rows = [np.concatenate([inputs[i:i + cols], outputs[i:i + cols]])
                     for i in range(0, len(inputs), cols)]
             images = np.concatenate(rows)

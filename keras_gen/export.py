@@ -88,3 +88,33 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def bytes_variant(translate, image_shape):
+    """A signature `images_bytes` (PNG/JPEG, `(None,)` strings) -> `images_bytes` (PNG).
+
+    `translate` maps float32 images in [0, 1] of `image_shape` to images in [0, 1]. Each input
+    is decoded, resized to `image_shape` and converted to its channel count; each output is
+    encoded as PNG. Names end in `_bytes`, so TF Serving's REST API carries them as base64.
+    """
+    import tensorflow as tf
+
+    height, width, channels = (int(d) for d in image_shape)
+
+    def decode(data):
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        if channels == 1:
+            image = tf.image.rgb_to_grayscale(image)
+        image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (height, width), antialias=True)
+        return tf.clip_by_value(image, 0.0, 1.0)
+
+    def encode(image):
+        return tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(image, 0.0, 1.0) * 255.0), tf.uint8))
+
+    def fn(images_bytes):
+        images = tf.map_fn(decode, images_bytes, fn_output_signature=tf.TensorSpec(
+            (height, width, channels), tf.float32))
+        outputs = tf.cast(translate(images), tf.float32)
+        return {"images_bytes": tf.map_fn(encode, outputs, fn_output_signature=tf.string)}
+
+    return fn, [tf.TensorSpec((None,), tf.string, name="images_bytes")]

@@ -103,16 +103,17 @@ def gaussian_log_density(z, mean, log_var):
 
 
 # ---------------------------------------------------------------------- adversarial losses
-# Every function takes the discriminator's raw outputs (logits, or critic scores) and returns
-# one value per example. log D = -softplus(-l) and log(1 - D) = -softplus(l) keep the
+# Every function takes the discriminator's raw outputs (logits or critic scores, one per example
+# or a PatchGAN map) and returns one value per example, averaged over patches. log D = -softplus(-l) and log(1 - D) = -softplus(l) keep the
 # sigmoid cross-entropies finite for any logit.
 
 ADVERSARIAL_LOSSES = ("minimax", "non_saturating", "least_squares", "hinge", "wasserstein")
 
 
 def _per_example(x):
+    """One score per example: a single logit as is, a PatchGAN map averaged over its patches."""
     x = _float32(x)
-    return ops.reshape(x, (ops.shape(x)[0], -1))[:, 0]
+    return ops.mean(ops.reshape(x, (ops.shape(x)[0], -1)), axis=-1)
 
 
 def discriminator_loss(kind, real_logits, fake_logits, real_label=1.0):
@@ -184,3 +185,9 @@ def gradient_penalty(critic, real, fake, weights, condition=None):
     grads = tf.reshape(tf.cast(tape.gradient(scores, mixed), tf.float32), (tf.shape(real)[0], -1))
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)
     return tf.square(norms - 1.0)
+
+
+def mean_absolute_error(targets, predictions):
+    """Mean absolute error per example (the L1 term of pix2pix and the cycle/identity losses)."""
+    diff = _float32(targets) - _float32(predictions)
+    return ops.mean(ops.reshape(ops.abs(diff), (ops.shape(diff)[0], -1)), axis=-1)

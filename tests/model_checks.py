@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 path, inputs_file, out_file = sys.argv[1:4]
 loaded = tf.saved_model.load(path)
-inputs = dict(np.load(inputs_file))
+inputs = dict(np.load(inputs_file, allow_pickle=True))  # our own file; bytes inputs are objects
 calls = {}
 for key in sorted(inputs):
     signature, arg = key.split("__", 1)
@@ -74,4 +74,4 @@ def run_saved_model_without_keras(path, inputs, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     signatures = json.loads(proc.stdout.strip().splitlines()[-1])
-    return dict(np.load(out_file)), signatures
+    return dict(np.load(out_file, allow_pickle=True)), signatures

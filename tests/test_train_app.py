@@ -81,6 +81,10 @@ FAMILY_CASES = {
     "dcgan": (["--set", "base_filters=8", "--fid-every", "1"], {"serving_default", "sample"}),
     "cgan": (["--set", "units=(32,)"], {"serving_default", "sample"}),
     "wgan_gp": (["--set", "base_filters=8"], {"serving_default", "sample"}),
+    "pix2pix": (["--set", "base_filters=8"], {"serving_default", "translate_bytes"}),
+    "cyclegan": (["--set", "base_filters=8", "--set", "num_blocks=1"],
+                 {"serving_default", "translate_x_to_y", "translate_y_to_x",
+                  "translate_x_to_y_bytes", "translate_y_to_x_bytes"}),
 }
 
 

@@ -7,6 +7,8 @@ from keras_gen.models.autoencoder import (
     StackedAutoEncoder,
 )
 from keras_gen.models.cgan import ConditionalGAN
+from keras_gen.models.cyclegan import CycleGAN, ImageHistoryPool
+from keras_gen.models.pix2pix import Pix2Pix
 from keras_gen.models.gan import DCGAN, GAN
 from keras_gen.models.wgan import WGAN_GP
 from keras_gen.models.dbvae import DBVAE, DebiasingSampler, debiasing_weights
@@ -25,6 +27,8 @@ FAMILIES = {
     "dcgan": DCGAN,
     "cgan": ConditionalGAN,
     "wgan_gp": WGAN_GP,
+    "pix2pix": Pix2Pix,
+    "cyclegan": CycleGAN,
 }
 
 __all__ = [
@@ -33,6 +37,9 @@ __all__ = [
     "GAN",
     "WGAN_GP",
     "ConditionalGAN",
+    "CycleGAN",
+    "ImageHistoryPool",
+    "Pix2Pix",
     "FAMILIES",
     "VAE",
     "AutoEncoder",

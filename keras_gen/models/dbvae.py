@@ -123,6 +123,11 @@ class DBVAE(VAE):
             "accuracy": accuracy,
         }
 
+    @classmethod
+    def task_data(cls, dataset, batch_size, seed=0, image_size=None):
+        """Training data for `apps/train.py dbvae` (see `biased_task_training`)."""
+        return {**biased_task_training(dataset, batch_size=batch_size, seed=seed), "model_args": {}}
+
     def latent_means(self, images, batch_size=256):
         """Posterior means of many images, computed in batches (NumPy)."""
         means = [ops.convert_to_numpy(self.encode(images[i : i + batch_size])[0])
@@ -217,9 +222,12 @@ def biased_task_training(source="mnist_5k", batch_size=64, seed=0, debias=True, 
     Returns `{"train": endless dataset, "validation": test dataset, "callbacks": [sampler],
     "steps_per_epoch": int, "task": arrays}` (see `keras_gen.data.biased`).
     """
-    from keras_gen.data import from_arrays
+    from keras_gen.data import OFFLINE_SOURCES, from_arrays
     from keras_gen.data.biased import biased_digit_task
 
+    if source not in OFFLINE_SOURCES:
+        raise ValueError(f"dbvae builds its biased 'is it a 7?' task from an offline digit "
+                         f"source {OFFLINE_SOURCES}, not {source!r}")
     task = biased_digit_task(source=source, seed=seed, **task_kwargs)
     x, y, _ = task["train"]
     sampler = DebiasingSampler(x, y, batch_size=batch_size, debias=debias, seed=seed)

@@ -1,0 +1,241 @@
+"""CycleGAN (Zhu et al., 2017): unpaired translation between domains X and Y.
+
+Generators G: X -> Y and F: Y -> X (ResNet blocks, instance norm) and PatchGAN discriminators
+D_X, D_Y, trained with the least-squares adversarial loss, the cycle-consistency loss and the
+identity loss, in one `train_step` on the shared core (one optimizer for both generators,
+one for both discriminators):
+
+    L_G = LS_gen(D_Y(G(x))) + LS_gen(D_X(F(y)))
+          + lambda_cycle * (|F(G(x)) - x|_1 + |G(F(y)) - y|_1)
+          + lambda_identity * lambda_cycle * (|G(y) - y|_1 + |F(x) - x|_1)
+    L_D = 0.5 * (LS_disc(D_Y(y), D_Y(pool_Y(G(x)))) + LS_disc(D_X(x), D_X(pool_X(F(y)))))
+
+The discriminators see fakes through a history pool of earlier generated images (50 by
+default). Batches are `(x, y)` in [-1, 1]; translations and exports use [0, 1].
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_gen import losses as L
+from keras_gen.export import bytes_variant
+from keras_gen.models.pix2pix import to_model_range, to_unit_range
+from keras_gen.networks.patchgan import patchgan_discriminator
+from keras_gen.networks.resnet import resnet_generator
+from keras_gen.training import GenerativeModel
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class ImageHistoryPool(keras.layers.Layer):
+    """A buffer of up to `size` earlier generated images (Shrivastava et al., 2017).
+
+    `query(images)`: while the pool fills, images are stored and returned as they are; once it
+    is full, each image is, with probability 1/2, swapped for a random stored one (which it
+    replaces) and otherwise returned as is. So discriminators see a mix of new and old fakes.
+
+    Example:
+    >>> pool = ImageHistoryPool(size=4, image_shape=(2, 2, 1))
+    >>> tuple(pool.query(tf.zeros((3, 2, 2, 1))).shape)
+    (3, 2, 2, 1)
+    """
+
+    def __init__(self, size=50, image_shape=(28, 28, 1), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.seed = seed
+        self.images = self.add_weight(shape=(max(self.size, 1), *self.image_shape),
+                                      initializer="zeros", trainable=False, name="images",
+                                      dtype="float32")
+        self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="count",
+                                     dtype="int32")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def query(self, images):
+        images = tf.cast(images, tf.float32)
+        if self.size == 0:
+            return images
+        batch = tf.shape(images)[0]
+        count = tf.convert_to_tensor(self.count)
+        full = count >= self.size
+
+        def fill():
+            room = tf.minimum(batch, self.size - count)
+            positions = tf.range(room) + count
+            self.images.assign(tf.tensor_scatter_nd_update(
+                self.images, positions[:, None], images[:room]))
+            self.count.assign(count + room)
+            return images
+
+        def swap():
+            coins = keras.random.uniform((batch,), seed=self.seed_generator) < 0.5
+            slots = tf.cast(keras.random.uniform((batch,), seed=self.seed_generator)
+                            * float(self.size), tf.int32)
+            slots = tf.minimum(slots, self.size - 1)
+            old = tf.gather(self.images, slots)
+            mask = tf.reshape(coins, [-1] + [1] * len(self.image_shape))
+            out = tf.where(mask, old, images)
+            chosen = tf.boolean_mask(slots, coins)
+            self.images.assign(tf.tensor_scatter_nd_update(
+                self.images, chosen[:, None], tf.boolean_mask(images, coins)))
+            return out
+
+        return tf.cond(full, swap, fill)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(size=self.size, image_shape=list(self.image_shape), seed=self.seed)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class CycleGAN(GenerativeModel):
+    """Two ResNet generators and two PatchGAN discriminators for unpaired translation.
+
+    Example:
+    >>> import numpy as np
+    >>> model = CycleGAN(image_shape=(28, 28, 1), base_filters=8, num_blocks=1)
+    >>> model.compile(optimizer="adam")
+    >>> x = np.random.uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    >>> sorted(model.fit(x, x, batch_size=2, epochs=1, verbose=0).history)[:3]
+    ['cycle_loss', 'd_loss', 'g_adversarial']
+    """
+
+    optimizer_names = ("generators", "discriminators")
+    loss_names = ("g_loss", "d_loss", "g_adversarial", "cycle_loss", "identity_loss")
+    value_range = (-1.0, 1.0)
+    preview = "translate"
+
+    def __init__(self, image_shape=(256, 256, 3), lambda_cycle=10.0, lambda_identity=0.5,
+                 pool_size=50, base_filters=64, num_blocks=6, discriminator_layers=3, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.lambda_cycle = float(lambda_cycle)
+        self.lambda_identity = float(lambda_identity)
+        self.pool_size = int(pool_size)
+        self.base_filters = int(base_filters)
+        self.num_blocks = int(num_blocks)
+        self.discriminator_layers = int(discriminator_layers)
+        with self.network_policy():
+            make_g = lambda name: resnet_generator(  # noqa: E731
+                self.image_shape, base_filters=self.base_filters, num_blocks=self.num_blocks, name=name)
+            make_d = lambda name: patchgan_discriminator(  # noqa: E731
+                self.image_shape, base_filters=self.base_filters, num_layers=self.discriminator_layers,
+                norm="instance", name=name)
+            self.generator_g, self.generator_f = make_g("generator_x_to_y"), make_g("generator_y_to_x")
+            self.discriminator_x, self.discriminator_y = make_d("discriminator_x"), make_d("discriminator_y")
+        self.pool_x = ImageHistoryPool(self.pool_size, self.image_shape, name="pool_x")
+        self.pool_y = ImageHistoryPool(self.pool_size, self.image_shape, name="pool_y")
+        self.built = True
+
+    def default_optimizer(self, learning_rate=None):
+        """Adam(2e-4, beta_1=0.5), as in the paper."""
+        return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate, beta_1=0.5)
+
+    @classmethod
+    def task_data(cls, dataset, batch_size, seed=0, image_size=None):
+        """Training data for `apps/train.py cyclegan`: scikit-learn digits <-> mnist_5k
+        (`--dataset mnist_5k`, unpaired, offline) or a TFDS `cycle_gan/<pair>` config."""
+        from keras_gen.data import OFFLINE_SOURCES, paired
+
+        if dataset.startswith("tfds:cycle_gan"):
+            train = paired.load_cycle_gan(dataset, "train", image_size=image_size or (256, 256),
+                                          batch_size=batch_size, seed=seed)
+            return {"train": train, "validation": None, "callbacks": [], "steps_per_epoch": 100,
+                    "model_args": {}}
+        if dataset not in OFFLINE_SOURCES:
+            raise ValueError(f"cyclegan trains on digits <-> mnist_5k ({OFFLINE_SOURCES}) or a "
+                             f"'tfds:cycle_gan/<pair>' dataset, not {dataset!r}")
+        (x, _), (y, _) = paired.digits_to_mnist("train")
+        (x_test, _), (y_test, _) = paired.digits_to_mnist("test")
+        n = min(len(x_test), len(y_test))
+        return {"train": paired.unpaired_from_arrays(x, y, batch_size=batch_size, seed=seed),
+                "validation": paired.pairs_from_arrays(x_test[:n], y_test[:n], batch_size=256,
+                                                       shuffle=False),
+                "callbacks": [], "steps_per_epoch": max(1, len(x) // batch_size), "model_args": {}}
+
+    def variables_for(self, slot):
+        if slot == "generators":
+            return self.generator_g.trainable_variables + self.generator_f.trainable_variables
+        return self.discriminator_x.trainable_variables + self.discriminator_y.trainable_variables
+
+    def train_step(self, data):
+        real_x, real_y = ops.cast(data[0], "float32"), ops.cast(data[1], "float32")
+        with tf.GradientTape(persistent=True) as tape:
+            fake_y = ops.cast(self.generator_g(real_x, training=True), "float32")
+            fake_x = ops.cast(self.generator_f(real_y, training=True), "float32")
+            cycled_x = ops.cast(self.generator_f(fake_y, training=True), "float32")
+            cycled_y = ops.cast(self.generator_g(fake_x, training=True), "float32")
+            adversarial = (
+                L.generator_loss("least_squares", self.discriminator_y(fake_y, training=True))
+                + L.generator_loss("least_squares", self.discriminator_x(fake_x, training=True)))
+            cycle = L.mean_absolute_error(real_x, cycled_x) + L.mean_absolute_error(real_y, cycled_y)
+            g_loss = adversarial + self.lambda_cycle * cycle
+            identity = ops.zeros_like(cycle)
+            if self.lambda_identity:
+                same_y = ops.cast(self.generator_g(real_y, training=True), "float32")
+                same_x = ops.cast(self.generator_f(real_x, training=True), "float32")
+                identity = L.mean_absolute_error(real_y, same_y) + L.mean_absolute_error(real_x, same_x)
+                g_loss = g_loss + self.lambda_identity * self.lambda_cycle * identity
+            pooled_y = self.pool_y.query(tf.stop_gradient(fake_y))
+            pooled_x = self.pool_x.query(tf.stop_gradient(fake_x))
+            d_loss = 0.5 * (
+                L.discriminator_loss("least_squares", self.discriminator_y(real_y, training=True),
+                                     self.discriminator_y(pooled_y, training=True))
+                + L.discriminator_loss("least_squares", self.discriminator_x(real_x, training=True),
+                                       self.discriminator_x(pooled_x, training=True)))
+            scaled_g = self.scaled_loss("generators", g_loss)
+            scaled_d = self.scaled_loss("discriminators", d_loss)
+        self.optimize("generators", tape, scaled_g, self.variables_for("generators"))
+        self.optimize("discriminators", tape, scaled_d, self.variables_for("discriminators"))
+        del tape
+        return self.update_trackers({"g_loss": g_loss, "d_loss": d_loss, "g_adversarial": adversarial,
+                                     "cycle_loss": cycle, "identity_loss": identity})
+
+    def test_step(self, data):
+        real_x, real_y = ops.cast(data[0], "float32"), ops.cast(data[1], "float32")
+        fake_y, fake_x = self.generator_g(real_x), self.generator_f(real_y)
+        cycle = (L.mean_absolute_error(real_x, self.generator_f(fake_y))
+                 + L.mean_absolute_error(real_y, self.generator_g(fake_x)))
+        return self.update_trackers({"cycle_loss": cycle})
+
+    def translate_x_to_y(self, images):
+        """X images in [0, 1] -> Y images in [0, 1]."""
+        return to_unit_range(self.generator_g(to_model_range(images), training=False))
+
+    def translate_y_to_x(self, images):
+        """Y images in [0, 1] -> X images in [0, 1]."""
+        return to_unit_range(self.generator_f(to_model_range(images), training=False))
+
+    def translate(self, images):
+        return self.translate_x_to_y(images)
+
+    def cycle_error(self, x_images, y_images):
+        """Per-image mean absolute cycle error in [0, 1] units: (|F(G(x)) - x| , |G(F(y)) - y|)."""
+        x_back = self.translate_y_to_x(self.translate_x_to_y(x_images))
+        y_back = self.translate_x_to_y(self.translate_y_to_x(y_images))
+        return L.mean_absolute_error(x_images, x_back), L.mean_absolute_error(y_images, y_back)
+
+    def call(self, images, training=False):
+        return self.translate_x_to_y(images)
+
+    def serving_endpoints(self):
+        spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
+        return {
+            "serving_default": (lambda images: {"images": self.translate_x_to_y(images)}, [spec]),
+            "translate_x_to_y": (lambda images: {"images": self.translate_x_to_y(images)}, [spec]),
+            "translate_y_to_x": (lambda images: {"images": self.translate_y_to_x(images)}, [spec]),
+            "translate_x_to_y_bytes": bytes_variant(self.translate_x_to_y, self.image_shape),
+            "translate_y_to_x_bytes": bytes_variant(self.translate_y_to_x, self.image_shape),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(image_shape=list(self.image_shape), lambda_cycle=self.lambda_cycle,
+                      lambda_identity=self.lambda_identity, pool_size=self.pool_size,
+                      base_filters=self.base_filters, num_blocks=self.num_blocks,
+                      discriminator_layers=self.discriminator_layers)
+        return config

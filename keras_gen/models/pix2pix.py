@@ -1,0 +1,154 @@
+"""pix2pix (Isola et al., 2017): paired image-to-image translation with a conditional GAN.
+
+A U-Net generator G maps an input image x to an output; a PatchGAN discriminator D sees the
+pair (x, y) concatenated on channels and judges each patch. With one generator pass per step:
+
+    D minimises  BCE(D(x, y), 1) + BCE(D(x, G(x)), 0)
+    G minimises  BCE(D(x, G(x)), 1) + lambda_l1 * |y - G(x)|_1
+
+Batches are `(inputs, targets)` in [-1, 1]; `translate` and the exports take and return
+images in [0, 1].
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_gen import losses as L
+from keras_gen.export import bytes_variant
+from keras_gen.networks.patchgan import patchgan_discriminator
+from keras_gen.networks.unet import unet_generator
+from keras_gen.training import GenerativeModel
+
+
+def to_model_range(images):
+    return ops.convert_to_tensor(images, "float32") * 2.0 - 1.0
+
+
+def to_unit_range(images):
+    return ops.clip((ops.cast(images, "float32") + 1.0) / 2.0, 0.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class Pix2Pix(GenerativeModel):
+    """U-Net + PatchGAN translator trained on aligned pairs.
+
+    Args:
+        image_shape: shape of the input images; `output_channels` defaults to its channels.
+        lambda_l1: weight of the L1 term (100 in the paper).
+
+    Example:
+    >>> import numpy as np
+    >>> model = Pix2Pix(image_shape=(28, 28, 1), base_filters=8)
+    >>> model.compile(optimizer="adam")
+    >>> x = np.random.uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    >>> sorted(model.fit(x, x, epochs=1, verbose=0).history)
+    ['d_loss', 'g_adversarial', 'g_loss', 'l1_loss']
+    """
+
+    optimizer_names = ("generator", "discriminator")
+    loss_names = ("d_loss", "g_loss", "g_adversarial", "l1_loss")
+    value_range = (-1.0, 1.0)
+    preview = "translate"
+
+    def __init__(self, image_shape=(256, 256, 3), output_channels=None, lambda_l1=100.0,
+                 base_filters=64, discriminator_layers=3, dropout=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.output_channels = int(output_channels or self.image_shape[-1])
+        self.lambda_l1 = float(lambda_l1)
+        self.base_filters = int(base_filters)
+        self.discriminator_layers = int(discriminator_layers)
+        self.dropout = float(dropout)
+        output_shape = (*self.image_shape[:2], self.output_channels)
+        with self.network_policy():
+            self.generator = unet_generator(self.image_shape, self.output_channels,
+                                            base_filters=self.base_filters, dropout=self.dropout)
+            self.discriminator = patchgan_discriminator(
+                output_shape, condition_channels=self.image_shape[-1],
+                base_filters=self.base_filters, num_layers=self.discriminator_layers)
+        self.built = True
+
+    def default_optimizer(self, learning_rate=None):
+        """Adam(2e-4, beta_1=0.5), as in the paper."""
+        return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate, beta_1=0.5)
+
+    @classmethod
+    def task_data(cls, dataset, batch_size, seed=0, image_size=None):
+        """Training data for `apps/train.py pix2pix`: the offline edges -> digit task of an
+        offline digit source, or a folder of side-by-side A|B images."""
+        import os
+
+        from keras_gen.data import OFFLINE_SOURCES, paired
+
+        if os.path.isdir(dataset):
+            train = paired.paired_from_directory(dataset, image_size=image_size or (256, 256),
+                                                 batch_size=batch_size, seed=seed)
+            return {"train": train, "validation": None, "callbacks": [], "steps_per_epoch": None,
+                    "model_args": {}}
+        if dataset not in OFFLINE_SOURCES:
+            raise ValueError(f"pix2pix trains on the edges -> digit task of {OFFLINE_SOURCES} or "
+                             f"on a folder of side-by-side A|B images, not {dataset!r}")
+        edges, digits, _ = paired.edges_to_digits("train", dataset)
+        test_edges, test_digits, _ = paired.edges_to_digits("test", dataset)
+        return {"train": paired.pairs_from_arrays(edges, digits, batch_size=batch_size, augment=True,
+                                                  seed=seed),
+                "validation": paired.pairs_from_arrays(test_edges, test_digits, batch_size=256,
+                                                       shuffle=False),
+                "callbacks": [], "steps_per_epoch": None, "model_args": {}}
+
+    def variables_for(self, slot):
+        network = self.generator if slot == "generator" else self.discriminator
+        return network.trainable_variables
+
+    def train_step(self, data):
+        inputs, targets = data[0], data[1]
+        with tf.GradientTape(persistent=True) as tape:
+            fake = ops.cast(self.generator(inputs, training=True), "float32")
+            real_logits = self.discriminator([inputs, targets], training=True)
+            fake_logits = self.discriminator([inputs, fake], training=True)
+            d_loss = L.discriminator_loss("non_saturating", real_logits, fake_logits)
+            adversarial = L.generator_loss("non_saturating", fake_logits)
+            l1 = L.mean_absolute_error(targets, fake)
+            g_loss = adversarial + self.lambda_l1 * l1
+            scaled_d = self.scaled_loss("discriminator", d_loss)
+            scaled_g = self.scaled_loss("generator", g_loss)
+        self.optimize("discriminator", tape, scaled_d, self.variables_for("discriminator"))
+        self.optimize("generator", tape, scaled_g, self.variables_for("generator"))
+        del tape
+        return self.update_trackers({"d_loss": d_loss, "g_loss": g_loss,
+                                     "g_adversarial": adversarial, "l1_loss": l1})
+
+    def test_step(self, data):
+        inputs, targets = data[0], data[1]
+        fake = ops.cast(self.generator(inputs, training=True), "float32")  # dropout as noise
+        fake_logits = self.discriminator([inputs, fake])
+        adversarial = L.generator_loss("non_saturating", fake_logits)
+        l1 = L.mean_absolute_error(targets, fake)
+        return self.update_trackers({
+            "d_loss": L.discriminator_loss("non_saturating", self.discriminator([inputs, targets]),
+                                           fake_logits),
+            "g_loss": adversarial + self.lambda_l1 * l1, "g_adversarial": adversarial, "l1_loss": l1})
+
+    def translate(self, images):
+        """Translate images in [0, 1] to outputs in [0, 1]."""
+        return to_unit_range(self.generator(to_model_range(images), training=False))
+
+    def call(self, images, training=False):
+        return self.translate(images)
+
+    def serving_endpoints(self):
+        spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
+        return {
+            "serving_default": (lambda images: {"images": self.translate(images)}, [spec]),
+            "translate_bytes": bytes_variant(self.translate, self.image_shape),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(image_shape=list(self.image_shape), output_channels=self.output_channels,
+                      lambda_l1=self.lambda_l1, base_filters=self.base_filters,
+                      discriminator_layers=self.discriminator_layers, dropout=self.dropout)
+        return config
