@@ -13,10 +13,11 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gen.models.gan import GAN
+from keras_gen.training.conditioning import LabelConditioned
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class ConditionalGAN(GAN):
+class ConditionalGAN(LabelConditioned, GAN):
     """GAN conditioned on integer labels; batches are `(images, labels)`.
 
     Example:
@@ -26,8 +27,6 @@ class ConditionalGAN(GAN):
     (3, 28, 28, 1)
     """
 
-    needs_labels = True
-
     def __init__(self, num_classes=10, **kwargs):
         self.num_classes = int(num_classes)
         if self.num_classes < 2:
@@ -35,21 +34,8 @@ class ConditionalGAN(GAN):
         self.condition_dim = self.num_classes
         super().__init__(**kwargs)
 
-    def split_batch(self, data):
-        if not isinstance(data, (tuple, list)) or len(data) < 2:
-            raise ValueError("ConditionalGAN needs batches of (images, labels)")
-        return data[0], data[1]
-
     def condition_vector(self, labels):
-        if labels is None:
-            raise ValueError("ConditionalGAN needs labels")
-        if not isinstance(labels, tf.Tensor) or tf.executing_eagerly():
-            values = np.asarray(labels)
-            if values.size and (values.min() < 0 or values.max() >= self.num_classes):
-                raise ValueError(f"labels must be in [0, {self.num_classes}), got "
-                                 f"{values.min()}..{values.max()}")
-        labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-        return ops.one_hot(labels, self.num_classes, dtype="float32")
+        return self.one_hot(labels)
 
     def generator_inputs(self, z, labels):
         return [ops.convert_to_tensor(z, "float32"), self.condition_vector(labels)]

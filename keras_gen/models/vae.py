@@ -21,6 +21,7 @@ from keras import ops
 from keras_gen import losses as L
 from keras_gen.networks import conv_decoder, conv_encoder
 from keras_gen.training import GenerativeModel, first_element
+from keras_gen.training.conditioning import LabelConditioned
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -280,7 +281,7 @@ class BetaVAE(VAE):
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class ConditionalVAE(VAE):
+class ConditionalVAE(LabelConditioned, VAE):
     """VAE conditioned on a class label: its one-hot vector joins encoder and decoder inputs.
 
     The encoder sees the image with the one-hot label as extra constant channels; the decoder
@@ -292,8 +293,6 @@ class ConditionalVAE(VAE):
     >>> tuple(cvae.sample(3, labels=np.array([0, 1, 2])).shape)
     (3, 28, 28, 1)
     """
-
-    needs_labels = True
 
     def __init__(self, num_classes=10, **kwargs):
         self.num_classes = int(num_classes)
@@ -313,22 +312,6 @@ class ConditionalVAE(VAE):
         self.encoder.build([(None, *self.image_shape), (None, self.num_classes)])
         self.decoder.build([(None, self.latent_dim), (None, self.num_classes)])
         self.built = True
-
-    def split_batch(self, data):
-        if not isinstance(data, (tuple, list)) or len(data) < 2:
-            raise ValueError("ConditionalVAE needs batches of (images, labels)")
-        return data[0], data[1]
-
-    def one_hot(self, labels):
-        if labels is None:
-            raise ValueError("ConditionalVAE needs labels")
-        if not isinstance(labels, tf.Tensor) or tf.executing_eagerly():
-            values = np.asarray(labels)
-            if values.size and (values.min() < 0 or values.max() >= self.num_classes):
-                raise ValueError(f"labels must be in [0, {self.num_classes}), got "
-                                 f"{values.min()}..{values.max()}")
-        labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-        return ops.one_hot(labels, self.num_classes, dtype="float32")
 
     def encoder_inputs(self, images, labels):
         return [ops.convert_to_tensor(images, "float32"), self.one_hot(labels)]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from keras_gen.networks.conditioning import image_input, vector_input
+
 
 def check_image_shape(image_shape, num_downsamples):
     """Return `image_shape` as an `(h, w, c)` tuple, or raise a `ValueError` naming the problem."""
@@ -50,14 +52,7 @@ def conv_encoder(
     [(None, 2), (None, 2)]
     """
     h, w, c = check_image_shape(image_shape, len(filters))
-    images = keras.Input((h, w, c), name="images")
-    inputs, x = images, images
-    if condition_dim:
-        condition = keras.Input((int(condition_dim),), name="condition")
-        inputs = [images, condition]
-        planes = layers.Reshape((1, 1, int(condition_dim)))(condition)
-        planes = layers.UpSampling2D((h, w), name="condition_planes")(planes)
-        x = layers.Concatenate(name="join_condition")([images, planes])
+    inputs, x = image_input((h, w, c), condition_dim)
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
@@ -113,12 +108,7 @@ def conv_decoder(
     """
     h, w, c = check_image_shape(image_shape, len(filters))
     factor = 2 ** len(filters)
-    z = keras.Input((latent_dim,), name="z")
-    inputs, x = z, z
-    if condition_dim:
-        condition = keras.Input((int(condition_dim),), name="condition")
-        inputs = [z, condition]
-        x = layers.Concatenate(name="join_condition")([z, condition])
+    inputs, x = vector_input(latent_dim, condition_dim)
     if dense_units:
         x = layers.Dense(dense_units, activation="relu", name="dense")(x)
     x = layers.Dense((h // factor) * (w // factor) * filters[0], activation="relu", name="project")(x)

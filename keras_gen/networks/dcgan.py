@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from keras_gen.networks.conditioning import image_input, vector_input
+
 
 def num_stages(image_shape, smallest=4):
     """How many stride-2 stages divide the image sides down to no less than `smallest`."""
@@ -34,12 +36,7 @@ def dcgan_generator(latent_dim, image_shape, *, base_filters=64, condition_dim=0
     h, w, c = (int(d) for d in image_shape)
     stages = num_stages(image_shape)
     s_h, s_w = h // 2**stages, w // 2**stages
-    z = keras.Input((int(latent_dim),), name="z")
-    inputs, x = z, z
-    if condition_dim:
-        condition = keras.Input((int(condition_dim),), name="condition")
-        inputs = [z, condition]
-        x = layers.Concatenate(name="join_condition")([z, condition])
+    inputs, x = vector_input(latent_dim, condition_dim)
     top = base_filters * 2 ** (stages - 1)
     x = layers.Dense(s_h * s_w * top, use_bias=False, name="project")(x)
     x = layers.BatchNormalization(name="project_norm")(x)
@@ -66,14 +63,7 @@ def dcgan_discriminator(image_shape, *, base_filters=64, condition_dim=0, batch_
     """
     h, w, c = (int(d) for d in image_shape)
     stages = num_stages(image_shape)
-    images = keras.Input((h, w, c), name="images")
-    inputs, x = images, images
-    if condition_dim:
-        condition = keras.Input((int(condition_dim),), name="condition")
-        inputs = [images, condition]
-        planes = layers.Reshape((1, 1, int(condition_dim)))(condition)
-        planes = layers.UpSampling2D((h, w), name="condition_planes")(planes)
-        x = layers.Concatenate(name="join_condition")([images, planes])
+    inputs, x = image_input((h, w, c), condition_dim)
     wrap = layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
     for i in range(stages):
         x = wrap(layers.Conv2D(base_filters * 2**i, 4, strides=2, padding="same", name=f"down_{i}"))(x)

@@ -12,6 +12,8 @@ import math
 import keras
 from keras import layers
 
+from keras_gen.networks.conditioning import vector_input
+
 
 def _image_size(image_shape):
     return int(math.prod(int(d) for d in image_shape))
@@ -106,12 +108,7 @@ def mlp_generator(latent_dim, image_shape, *, units=(256, 512), condition_dim=0,
     >>> tuple(mlp_generator(8, (28, 28, 1)).output.shape)
     (None, 28, 28, 1)
     """
-    z = keras.Input((int(latent_dim),), name="z")
-    inputs, x = z, z
-    if condition_dim:
-        condition = keras.Input((int(condition_dim),), name="condition")
-        inputs = [z, condition]
-        x = layers.Concatenate(name="join_condition")([z, condition])
+    inputs, x = vector_input(latent_dim, condition_dim)
     for i, width in enumerate(units):
         x = layers.Dense(width, name=f"dense_{i}")(x)
         x = layers.BatchNormalization(name=f"norm_{i}")(x)

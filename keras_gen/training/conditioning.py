@@ -1,0 +1,34 @@
+"""Class-label conditioning shared by conditional families (ConditionalVAE, ConditionalGAN)."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+
+class LabelConditioned:
+    """Mixin for models whose batches are `(images, labels)` with integer labels.
+
+    The subclass sets `self.num_classes`; `one_hot` checks eager labels against it, so an
+    out-of-range label is an error naming the range rather than an all-zero vector.
+    """
+
+    needs_labels = True
+
+    def split_batch(self, data):
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            raise ValueError(f"{type(self).__name__} needs batches of (images, labels)")
+        return data[0], data[1]
+
+    def one_hot(self, labels):
+        """Float32 one-hot vectors `(batch, num_classes)` of integer labels."""
+        if labels is None:
+            raise ValueError(f"{type(self).__name__} needs labels")
+        if not isinstance(labels, tf.Tensor) or tf.executing_eagerly():
+            values = np.asarray(labels)
+            if values.size and (values.min() < 0 or values.max() >= self.num_classes):
+                raise ValueError(f"labels must be in [0, {self.num_classes}), got "
+                                 f"{values.min()}..{values.max()}")
+        labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+        return ops.one_hot(labels, self.num_classes, dtype="float32")
