@@ -149,3 +149,20 @@ def test_round_trips(tmp_path):
                   CycleGAN(image_shape=(28, 28, 1), base_filters=4, num_blocks=1, pool_size=2)):
         check_config_round_trip(model)
         check_keras_file_round_trip(model, tmp_path, lambda m: m.translate(x))
+
+
+def test_aligned_and_unaligned_folders(tmp_path):
+    for name, value in (("a", 0), ("b", 255)):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((10, 10), value, np.uint8)).save(tmp_path / name / f"{i}.png")
+    a, b = next(iter(paired.paired_from_directories(str(tmp_path / "a"), str(tmp_path / "b"),
+                                                    image_size=(8, 8), channels=1, batch_size=3)))
+    assert a.shape == b.shape == (3, 8, 8, 1)
+    assert float(tf.reduce_max(a)) == pytest.approx(-1.0) and float(tf.reduce_min(b)) == pytest.approx(1.0)
+    (tmp_path / "b" / "2.png").unlink()
+    with pytest.raises(ValueError, match="as many images"):
+        paired.paired_from_directories(str(tmp_path / "a"), str(tmp_path / "b"))
+    x, y = next(iter(paired.unpaired_from_directories(str(tmp_path / "a"), str(tmp_path / "b"),
+                                                      image_size=(8, 8), channels=1, batch_size=2)))
+    assert x.shape == y.shape == (2, 8, 8, 1)
