@@ -9,8 +9,8 @@ Families: vae, beta_vae, cvae (labels from the dataset), dbvae (the biased "is i
 built from the dataset's digits, resampled each epoch), autoencoder, stacked_ae, sparse_ae,
 denoising_ae, gan, dcgan, cgan (labels from the dataset), wgan_gp, pix2pix (edges -> digit
 pairs from the dataset, or a folder of side-by-side A|B images), cyclegan (scikit-learn
-digits <-> mnist_5k, or tfds:cycle_gan/<pair>). GANs and translators see data in [-1, 1] and
-export images in [0, 1].
+digits <-> mnist_5k, or tfds:cycle_gan/<pair>), pixelcnn, diffusion. GANs, translators and
+diffusion see data in [-1, 1] and export images in [0, 1].
 
 Writes under `--out`: `checkpoints/epoch_NNN.weights.h5` (one per epoch), `logs/` (TensorBoard,
 with sample images), `samples/samples_epoch_NNN.png`, `history.csv`, `curves.png` and

@@ -85,6 +85,9 @@ FAMILY_CASES = {
     "cyclegan": (["--set", "base_filters=8", "--set", "num_blocks=1"],
                  {"serving_default", "translate_x_to_y", "translate_y_to_x",
                   "translate_x_to_y_bytes", "translate_y_to_x_bytes"}),
+    "pixelcnn": (["--set", "filters=4", "--set", "num_blocks=1", "--no-validation"],
+                 {"serving_default", "log_prob", "sample"}),
+    "diffusion": (["--set", "base_filters=8", "--set", "timesteps=50"], {"serving_default", "sample"}),
 }
 
 

@@ -11,6 +11,8 @@ from keras_gen.models.cyclegan import CycleGAN, ImageHistoryPool
 from keras_gen.models.pix2pix import Pix2Pix
 from keras_gen.models.gan import DCGAN, GAN
 from keras_gen.models.wgan import WGAN_GP
+from keras_gen.models.diffusion import DiffusionModel
+from keras_gen.models.pixelcnn import PixelCNN
 from keras_gen.models.dbvae import DBVAE, DebiasingSampler, debiasing_weights
 from keras_gen.models.vae import VAE, BetaVAE, ConditionalVAE
 
@@ -29,6 +31,8 @@ FAMILIES = {
     "wgan_gp": WGAN_GP,
     "pix2pix": Pix2Pix,
     "cyclegan": CycleGAN,
+    "pixelcnn": PixelCNN,
+    "diffusion": DiffusionModel,
 }
 
 __all__ = [
@@ -46,6 +50,8 @@ __all__ = [
     "BetaVAE",
     "ConditionalVAE",
     "DebiasingSampler",
+    "DiffusionModel",
+    "PixelCNN",
     "DenoisingAutoEncoder",
     "SparseAutoEncoder",
     "StackedAutoEncoder",

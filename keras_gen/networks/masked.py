@@ -1,0 +1,93 @@
+"""Masked convolutions and the PixelCNN network (van den Oord et al., 2016).
+
+A masked convolution zeroes the kernel weights that would let an output pixel see itself
+(type "A", the first layer) or any later pixel in raster order (types "A" and "B"), so the
+network's output at pixel (i, j) depends only on pixels before it: an autoregressive model
+p(x) = prod_i p(x_i | x_<i). Images with several channels are treated as one value per pixel
+position for masking purposes (all channels of a pixel are predicted together).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+
+def causal_mask(kernel_size, in_channels, out_channels, mask_type):
+    """`(k, k, in, out)` mask: 1 above the centre row, left of the centre, and (type B) the centre."""
+    if mask_type not in ("A", "B"):
+        raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
+    k = int(kernel_size)
+    mask = np.zeros((k, k, int(in_channels), int(out_channels)), np.float32)
+    centre = k // 2
+    mask[:centre] = 1.0
+    mask[centre, :centre] = 1.0
+    if mask_type == "B":
+        mask[centre, centre] = 1.0
+    return mask
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class MaskedConv2D(layers.Layer):
+    """A 'same'-padded convolution whose kernel is multiplied by a causal mask.
+
+    Example:
+    >>> layer = MaskedConv2D(8, 3, mask_type="A")
+    >>> tuple(layer(np.zeros((1, 5, 5, 1), "float32")).shape)
+    (1, 5, 5, 8)
+    """
+
+    def __init__(self, filters, kernel_size, mask_type="B", activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_size = int(kernel_size)
+        self.mask_type = mask_type
+        self.activation = keras.activations.get(activation)
+        causal_mask(1, 1, 1, mask_type)  # validates mask_type
+
+    def build(self, input_shape):
+        in_channels = int(input_shape[-1])
+        self.kernel = self.add_weight(
+            shape=(self.kernel_size, self.kernel_size, in_channels, self.filters),
+            initializer="glorot_uniform", name="kernel")
+        self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
+        self.mask = ops.convert_to_tensor(
+            causal_mask(self.kernel_size, in_channels, self.filters, self.mask_type))
+
+    def call(self, inputs):
+        kernel = self.kernel * ops.cast(self.mask, self.kernel.dtype)
+        outputs = ops.conv(inputs, ops.cast(kernel, inputs.dtype), padding="same")
+        return self.activation(outputs + ops.cast(self.bias, outputs.dtype))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(filters=self.filters, kernel_size=self.kernel_size, mask_type=self.mask_type,
+                      activation=keras.activations.serialize(self.activation))
+        return config
+
+
+def pixelcnn_network(image_shape, *, filters=64, num_blocks=5, levels=256, name="pixelcnn"):
+    """Images scaled to [-1, 1] -> logits `(batch, h, w, c, levels)` (float32).
+
+    A 7x7 type-A masked convolution, `num_blocks` residual blocks (1x1, 3x3 type-B masked,
+    1x1), then two 1x1 convolutions.
+
+    Example:
+    >>> tuple(pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
+    (None, 8, 8, 1, 256)
+    """
+    h, w, c = (int(d) for d in image_shape)
+    inputs = keras.Input((h, w, c), name="images")
+    x = MaskedConv2D(2 * filters, 7, mask_type="A", name="masked_a")(inputs)
+    for b in range(int(num_blocks)):
+        y = layers.ReLU(name=f"block_{b}_relu_a")(x)
+        y = layers.Conv2D(filters, 1, activation="relu", name=f"block_{b}_in")(y)
+        y = MaskedConv2D(filters, 3, mask_type="B", activation="relu", name=f"block_{b}_masked")(y)
+        y = layers.Conv2D(2 * filters, 1, name=f"block_{b}_out")(y)
+        x = layers.Add(name=f"block_{b}_add")([x, y])
+    x = layers.ReLU(name="head_relu")(x)
+    x = layers.Conv2D(2 * filters, 1, activation="relu", name="head")(x)
+    logits = layers.Conv2D(c * int(levels), 1, dtype="float32", name="logits")(x)
+    logits = layers.Reshape((h, w, c, int(levels)), dtype="float32", name="per_level")(logits)
+    return keras.Model(inputs, logits, name=name)

@@ -1,0 +1,115 @@
+"""PixelCNN masks and likelihood; diffusion forward process, DDPM/DDIM agreement, export."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gen import data, export
+from keras_gen.models.diffusion import DiffusionModel, beta_schedule
+from keras_gen.models.pixelcnn import PixelCNN
+from keras_gen.networks.masked import causal_mask
+from model_checks import check_config_round_trip, check_keras_file_round_trip, run_saved_model_without_keras
+
+
+def test_masks_forbid_current_and_later_pixels():
+    model = PixelCNN(image_shape=(6, 6, 1), filters=8, num_blocks=2)
+    inputs = tf.Variable(np.random.default_rng(0).uniform(-1, 1, (1, 6, 6, 1)).astype("float32"))
+    for row, col in [(0, 0), (2, 3), (5, 5), (3, 0)]:
+        with tf.GradientTape() as tape:
+            value = tf.reduce_sum(model.network(inputs)[0, row, col])
+        gradient = np.abs(tape.gradient(value, inputs).numpy()[0, ..., 0])
+        position = np.arange(36).reshape(6, 6)
+        assert gradient[position >= row * 6 + col].max() == 0.0  # itself and everything later
+        if row * 6 + col > 0:
+            assert gradient[position < row * 6 + col].max() > 0.0  # and it does see the past
+    assert causal_mask(3, 1, 1, "A")[1, 1, 0, 0] == 0 and causal_mask(3, 1, 1, "B")[1, 1, 0, 0] == 1
+
+
+def test_uniform_model_has_eight_bits_per_dimension():
+    model = PixelCNN(image_shape=(4, 4, 1), filters=4, num_blocks=1)
+    logits = model.network.get_layer("logits")
+    logits.kernel.assign(np.zeros(logits.kernel.shape, "float32"))
+    logits.bias.assign(np.zeros(logits.bias.shape, "float32"))
+    bits = np.asarray(model.log_prob(np.random.default_rng(0).uniform(size=(3, 4, 4, 1))))
+    np.testing.assert_allclose(bits, 8.0, rtol=1e-6)
+    nats = np.asarray(model.negative_log_likelihood(np.zeros((1, 4, 4, 1), "float32")))
+    assert nats[0] == pytest.approx(16 * math.log(256), rel=1e-6)
+
+
+def test_pixelcnn_learns_and_samples_deterministically():
+    x, _ = data.load_arrays("mnist_5k", "test", image_size=(8, 8))
+    model = PixelCNN(image_shape=(8, 8, 1), filters=16, num_blocks=1)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = model.fit(x[:256], batch_size=32, epochs=3, verbose=0)
+    assert history.history["bits_per_dim"][-1] < history.history["bits_per_dim"][0] < 8.5
+    first, again = model.generate(3, seed=4), model.generate(3, seed=4)
+    np.testing.assert_array_equal(first, again)
+    completed = np.asarray(model.inpaint(x[:2], known_rows=4))
+    np.testing.assert_allclose(completed[:, :4], np.round(x[:2, :4] * 255) / 255, atol=1e-6)
+
+
+def test_forward_noising_matches_the_closed_form():
+    model = DiffusionModel(image_shape=(4, 4, 1), timesteps=50, base_filters=8)
+    betas = beta_schedule("linear", 50)
+    np.testing.assert_allclose(model.alphas_cumprod.numpy(), np.cumprod(1 - betas), rtol=1e-5)
+    rng = np.random.default_rng(0)
+    x0 = np.full((20000, 4, 4, 1), 0.7, "float32")
+    t = 30
+    # step by step: x_s = sqrt(1 - beta_s) x_{s-1} + sqrt(beta_s) eps
+    x = x0.astype(np.float64)
+    for s in range(t + 1):
+        x = np.sqrt(1 - betas[s]) * x + np.sqrt(betas[s]) * rng.standard_normal(x.shape)
+    one_shot = model.q_sample(x0, np.full(20000, t), tf.random.normal(x0.shape, seed=1)).numpy()
+    abar = np.prod(1 - betas[: t + 1])
+    for sample in (x, one_shot):
+        assert sample.mean() == pytest.approx(np.sqrt(abar) * 0.7, abs=0.01)
+        assert sample.std() == pytest.approx(np.sqrt(1 - abar), abs=0.01)
+
+
+def test_ddim_with_eta_one_on_every_step_is_ddpm():
+    model = DiffusionModel(image_shape=(4, 4, 1), timesteps=30, base_filters=8)
+    rng = np.random.default_rng(1)
+    for t in range(1, 30):
+        x_t, eps, z = (tf.constant(rng.standard_normal((2, 4, 4, 1)), tf.float32) for _ in range(3))
+        ddpm = model.ddpm_step(x_t, tf.constant(t), eps, z)
+        ddim = model.ddim_step(x_t, tf.constant(t), tf.constant(t - 1), eps, z, eta=1.0)
+        np.testing.assert_allclose(ddim, ddpm, atol=2e-3, rtol=1e-3)
+    # and whole samplers agree when DDIM takes every timestep with eta = 1
+    full_ddim = model.sample(2, seed=3, steps=30, eta=1.0)
+    assert full_ddim.shape == (2, 4, 4, 1)
+    deterministic = model.sample(2, seed=3, steps=10, eta=0.0)
+    np.testing.assert_array_equal(deterministic, model.sample(2, seed=3, steps=10, eta=0.0))
+
+
+def test_diffusion_trains_updates_ema_and_exports(tmp_path):
+    x, _ = data.load_arrays("mnist_5k", "test")
+    model = DiffusionModel(image_shape=(28, 28, 1), timesteps=100, base_filters=8, ema_decay=0.5)
+    model.compile(optimizer=model.default_optimizer(1e-3))
+    history = model.fit(x[:64] * 2 - 1, batch_size=16, epochs=2, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    ema, net = model.ema_network.weights[0].numpy(), model.network.weights[0].numpy()
+    assert not np.allclose(ema, net)
+    check_config_round_trip(model)
+    path = export.export(model, str(tmp_path / "diffusion"))
+    outputs, signatures = run_saved_model_without_keras(
+        path, {"sample__seeds": np.array([1, 2], "int32"), "sample__steps": np.array(5, "int32")}, tmp_path)
+    assert {"serving_default", "sample"} <= set(signatures)
+    np.testing.assert_allclose(outputs["sample__images"], model.sample_from_seeds(np.array([1, 2]), steps=5),
+                               atol=1e-4)
+
+
+def test_pixelcnn_round_trip_and_export(tmp_path):
+    model = PixelCNN(image_shape=(6, 6, 1), filters=4, num_blocks=1)
+    images = np.random.default_rng(0).uniform(size=(3, 6, 6, 1)).astype("float32")
+    check_config_round_trip(model)
+    check_keras_file_round_trip(model, tmp_path, lambda m: m.log_prob(images))
+    outputs, signatures = run_saved_model_without_keras(
+        export.export(model, str(tmp_path / "pixelcnn")),
+        {"log_prob__images": images, "sample__seeds": np.array([5, 5], "int32")}, tmp_path)
+    assert {"serving_default", "log_prob", "sample"} <= set(signatures)
+    np.testing.assert_allclose(outputs["log_prob__bits_per_dim"], model.log_prob(images), rtol=1e-5)
+    np.testing.assert_array_equal(outputs["sample__images"][0], outputs["sample__images"][1])
+    np.testing.assert_allclose(outputs["sample__images"], model.sample_from_seeds(np.array([5, 5])), atol=1e-6)
