@@ -17,13 +17,14 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_gen.networks.masked import pixelcnn_network
+from keras_gen.networks.masked import gated_pixelcnn_network, pixelcnn_network
 from keras_gen.training import GenerativeModel, first_element
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
 class PixelCNN(GenerativeModel):
-    """PixelCNN on images in [0, 1], quantised to `levels` values.
+    """PixelCNN on images in [0, 1], quantised to `levels` values; `gated=True` uses the gated
+    PixelCNN (vertical and horizontal stacks, no blind spot).
 
     Example:
     >>> import numpy as np
@@ -36,14 +37,17 @@ class PixelCNN(GenerativeModel):
 
     loss_names = ("loss", "bits_per_dim")
 
-    def __init__(self, image_shape=(28, 28, 1), filters=64, num_blocks=5, levels=256, **kwargs):
+    def __init__(self, image_shape=(28, 28, 1), filters=64, num_blocks=5, levels=256, gated=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.filters, self.num_blocks, self.levels = int(filters), int(num_blocks), int(levels)
+        self.gated = bool(gated)
         self.num_dims = int(np.prod(self.image_shape))
+        build = gated_pixelcnn_network if self.gated else pixelcnn_network
         with self.network_policy():
-            self.network = pixelcnn_network(self.image_shape, filters=self.filters,
-                                            num_blocks=self.num_blocks, levels=self.levels)
+            self.network = build(self.image_shape, filters=self.filters,
+                                 num_blocks=self.num_blocks, levels=self.levels)
         self.built = True
 
     def to_levels(self, images):
@@ -135,5 +139,5 @@ class PixelCNN(GenerativeModel):
     def get_config(self):
         config = super().get_config()
         config.update(image_shape=list(self.image_shape), filters=self.filters,
-                      num_blocks=self.num_blocks, levels=self.levels)
+                      num_blocks=self.num_blocks, levels=self.levels, gated=self.gated)
         return config

@@ -14,16 +14,29 @@ import numpy as np
 from keras import layers, ops
 
 
+MASK_TYPES = ("A", "B", "vertical_A", "vertical_B", "horizontal_A", "horizontal_B")
+
+
 def causal_mask(kernel_size, in_channels, out_channels, mask_type):
-    """`(k, k, in, out)` mask: 1 above the centre row, left of the centre, and (type B) the centre."""
-    if mask_type not in ("A", "B"):
-        raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
+    """`(k, k, in, out)` mask of what an output pixel may see of the input window.
+
+    - "A" / "B": rows above the centre, pixels left of the centre, and (B) the centre;
+    - "vertical_A" / "vertical_B" (gated PixelCNN's vertical stack): every column of the rows
+      above the centre, and (B) of the centre row too, whose features already only see above;
+    - "horizontal_A" / "horizontal_B": the centre row only, left of the centre and (B) the centre.
+    """
+    if mask_type not in MASK_TYPES:
+        raise ValueError(f"mask_type must be one of {MASK_TYPES}, got {mask_type!r}")
     k = int(kernel_size)
     mask = np.zeros((k, k, int(in_channels), int(out_channels)), np.float32)
     centre = k // 2
-    mask[:centre] = 1.0
+    if mask_type.startswith("vertical"):
+        mask[: centre + (1 if mask_type.endswith("B") else 0)] = 1.0
+        return mask
+    if not mask_type.startswith("horizontal"):
+        mask[:centre] = 1.0
     mask[centre, :centre] = 1.0
-    if mask_type == "B":
+    if mask_type.endswith("B"):
         mask[centre, centre] = 1.0
     return mask
 
@@ -88,6 +101,47 @@ def pixelcnn_network(image_shape, *, filters=64, num_blocks=5, levels=256, name=
         x = layers.Add(name=f"block_{b}_add")([x, y])
     x = layers.ReLU(name="head_relu")(x)
     x = layers.Conv2D(2 * filters, 1, activation="relu", name="head")(x)
+    logits = layers.Conv2D(c * int(levels), 1, dtype="float32", name="logits")(x)
+    logits = layers.Reshape((h, w, c, int(levels)), dtype="float32", name="per_level")(logits)
+    return keras.Model(inputs, logits, name=name)
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class GatedActivation(layers.Layer):
+    """`tanh(a) * sigmoid(b)` where `a`, `b` are the two halves of the channels."""
+
+    def call(self, inputs):
+        a, b = ops.split(inputs, 2, axis=-1)
+        return ops.tanh(a) * ops.sigmoid(b)
+
+
+def gated_pixelcnn_network(image_shape, *, filters=64, num_blocks=5, levels=256,
+                           name="gated_pixelcnn"):
+    """Gated PixelCNN (van den Oord et al., 2016b): vertical and horizontal stacks with gated
+    activations, which removes the blind spot of the masked-convolution PixelCNN.
+
+    The vertical stack at (i, j) sees only rows above i; the horizontal stack sees pixels left
+    of j in row i plus the vertical stack at (i, j). Output: logits `(batch, h, w, c, levels)`.
+
+    Example:
+    >>> tuple(gated_pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
+    (None, 8, 8, 1, 256)
+    """
+    h, w, c = (int(d) for d in image_shape)
+    inputs = keras.Input((h, w, c), name="images")
+    v = GatedActivation(name="v_gate_0")(MaskedConv2D(2 * filters, 7, "vertical_A", name="v_0")(inputs))
+    hor = GatedActivation(name="h_gate_0")(layers.Add(name="h_join_0")([
+        MaskedConv2D(2 * filters, 7, "horizontal_A", name="h_0")(inputs),
+        layers.Conv2D(2 * filters, 1, name="v_to_h_0")(v)]))
+    for b in range(1, int(num_blocks) + 1):
+        v_features = MaskedConv2D(2 * filters, 3, "vertical_B", name=f"v_{b}")(v)
+        h_features = layers.Add(name=f"h_join_{b}")([
+            MaskedConv2D(2 * filters, 3, "horizontal_B", name=f"h_{b}")(hor),
+            layers.Conv2D(2 * filters, 1, name=f"v_to_h_{b}")(v_features)])
+        v = GatedActivation(name=f"v_gate_{b}")(v_features)
+        gated = GatedActivation(name=f"h_gate_{b}")(h_features)
+        hor = layers.Add(name=f"h_residual_{b}")([hor, layers.Conv2D(filters, 1, name=f"h_out_{b}")(gated)])
+    x = layers.Conv2D(2 * filters, 1, activation="relu", name="head")(layers.ReLU(name="head_relu")(hor))
     logits = layers.Conv2D(c * int(levels), 1, dtype="float32", name="logits")(x)
     logits = layers.Reshape((h, w, c, int(levels)), dtype="float32", name="per_level")(logits)
     return keras.Model(inputs, logits, name=name)
