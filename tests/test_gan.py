@@ -139,6 +139,7 @@ def test_conditional_gan_joins_labels(digits, tmp_path):
     assert np.abs(np.asarray(model.generate_from(z, [1, 1])) - np.asarray(model.generate_from(z, [8, 8]))).max() > 0
     with pytest.raises(ValueError, match="labels must be in"):
         model.generate_labels([10])
+    np.testing.assert_array_equal(model.generate([2, 7], seed=3), model.generate(2, seed=3, labels=[2, 7]))
     with pytest.raises(ValueError, match="labels"):
         model.fit(x, batch_size=16, epochs=1, verbose=0)
     check_keras_file_round_trip(model, tmp_path, lambda m: m.generate_labels([0, 5, 9]))

@@ -44,15 +44,18 @@ class ConditionalGAN(LabelConditioned, GAN):
         return [images, self.condition_vector(labels)]
 
     def generate(self, num_images, seed=0, labels=None):
-        """Samples; labels default to 0, 1, ..., num_classes - 1 repeated (row by row)."""
+        """Samples of the requested classes: `generate(labels)` gives one per label, and
+        `generate(n)` cycles the labels 0, 1, ..., num_classes - 1 (row by row)."""
+        if np.ndim(num_images) > 0:
+            labels = np.asarray(num_images).reshape(-1)
+            num_images = len(labels)
         if labels is None:
             labels = np.arange(int(num_images)) % self.num_classes
         return super().generate(num_images, seed=seed, labels=labels)
 
     def generate_labels(self, labels, seed=0):
-        """One sample per requested label."""
-        labels = np.asarray(labels).reshape(-1)
-        return self.generate(len(labels), seed=seed, labels=labels)
+        """One sample per requested label (the same as `generate(labels)`)."""
+        return self.generate(labels, seed=seed)
 
     def call(self, inputs, training=False):
         z, labels = inputs
