@@ -74,9 +74,15 @@ def test_ddim_with_eta_one_on_every_step_is_ddpm():
     rng = np.random.default_rng(1)
     for t in range(1, 30):
         x_t, eps, z = (tf.constant(rng.standard_normal((2, 4, 4, 1)), tf.float32) for _ in range(3))
-        ddpm = model.ddpm_step(x_t, tf.constant(t), eps, z)
-        ddim = model.ddim_step(x_t, tf.constant(t), tf.constant(t - 1), eps, z, eta=1.0)
-        np.testing.assert_allclose(ddim, ddpm, atol=2e-3, rtol=1e-3)
+        for clip in (False, True):
+            ddpm = model.ddpm_step(x_t, tf.constant(t), eps, z, clip=clip)
+            ddim = model.ddim_step(x_t, tf.constant(t), tf.constant(t - 1), eps, z, eta=1.0, clip=clip)
+            np.testing.assert_allclose(ddim, ddpm, atol=2e-3, rtol=1e-3)
+        # unclipped, the posterior-mean form is the textbook eps form
+        beta, abar = float(model.betas[t]), float(model.alphas_cumprod[t])
+        textbook = (x_t - beta / np.sqrt(1 - abar) * eps) / np.sqrt(1 - beta)
+        np.testing.assert_allclose(model.ddpm_step(x_t, tf.constant(t), eps, 0 * z, clip=False), textbook,
+                                   atol=2e-3, rtol=1e-3)
     # and whole samplers agree when DDIM takes every timestep with eta = 1
     full_ddim = model.sample(2, seed=3, steps=30, eta=1.0)
     assert full_ddim.shape == (2, 4, 4, 1)

@@ -5,12 +5,15 @@ Forward process (closed form): `x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps`, 
 from `(x_t, t)`; the loss is the mean squared error to the true noise (Ho et al., 2020).
 
 Sampling:
-- DDPM ancestral: `x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t) + sigma_t z`
-  with the posterior variance `sigma_t^2 = beta_t (1 - abar_{t-1}) / (1 - abar_t)`;
+- DDPM ancestral: `x_{t-1}` = the posterior mean of q(x_{t-1} | x_t, x_0) at the predicted x_0
+  (`(x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t)` when x_0 is not clipped) plus
+  `sigma_t z`, `sigma_t^2 = beta_t (1 - abar_{t-1}) / (1 - abar_t)`;
 - DDIM (Song et al., 2021) on a subsequence of `steps` timesteps, `eta` from 0 (deterministic)
-  to 1 (which on every timestep is exactly the DDPM step above).
+  to 1 (which on every timestep is exactly the DDPM step above). Both clip the predicted x_0
+to [-1, 1], as sampling code usually does.
 
-An EMA copy of the network (used for sampling and export) is updated after every step.
+An EMA copy of the network (used for sampling and export) is updated after every step, with
+the usual warm-up of its decay.
 Data in [-1, 1]; samples and exports in [0, 1].
 """
 
@@ -106,10 +109,17 @@ class DiffusionModel(GenerativeModel):
         predicted = self.network([self.q_sample(x0, t, noise), tf.cast(t, tf.float32)], training=training)
         return {"loss": L.mean_squared_error(noise, predicted)}
 
+    def ema_rate(self):
+        """The EMA decay with warm-up, `min(decay, (1 + n) / (10 + n))` after n steps, so early
+        averages are not dominated by the random initial weights."""
+        steps = ops.cast(self.get_optimizer().iterations, "float32")
+        return ops.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+
     def train_step(self, data):
         logs = super().train_step(data)
+        decay = self.ema_rate()
         for average, current in zip(self.ema_network.weights, self.network.weights):
-            average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * ops.cast(current, average.dtype))
+            average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
         return logs
 
     # ------------------------------------------------------------------ reverse process
@@ -118,19 +128,30 @@ class DiffusionModel(GenerativeModel):
         t = tf.fill((tf.shape(x_t)[0],), tf.cast(t, tf.float32))
         return tf.cast(network([x_t, t], training=False), tf.float32)
 
-    def ddpm_step(self, x_t, t, noise_prediction, z):
-        """One ancestral step `x_t -> x_{t-1}` with the posterior variance (no noise at t = 0)."""
+    def predict_x0(self, x_t, t, noise_prediction, clip=True):
+        """The x_0 implied by a noise prediction (clipped to the data range [-1, 1])."""
+        abar = tf.gather(self.alphas_cumprod, t)
+        x0 = (x_t - tf.sqrt(1.0 - abar) * noise_prediction) / tf.sqrt(abar)
+        return tf.clip_by_value(x0, -1.0, 1.0) if clip else x0
+
+    def ddpm_step(self, x_t, t, noise_prediction, z, clip=True):
+        """One ancestral step `x_t -> x_{t-1}`: the posterior mean given the predicted x_0 and
+        the posterior variance `beta_t (1 - abar_{t-1}) / (1 - abar_t)` (no noise at t = 0)."""
         beta = tf.gather(self.betas, t)
         abar = tf.gather(self.alphas_cumprod, t)
-        mean = (x_t - beta / tf.sqrt(1.0 - abar) * noise_prediction) / tf.sqrt(1.0 - beta)
+        abar_prev = tf.gather(self.alphas_cumprod_prev, t)
+        x0 = self.predict_x0(x_t, t, noise_prediction, clip)
+        mean = (tf.sqrt(abar_prev) * beta / (1.0 - abar)) * x0 \
+            + (tf.sqrt(1.0 - beta) * (1.0 - abar_prev) / (1.0 - abar)) * x_t
         sigma = tf.sqrt(tf.gather(self.posterior_variance, t))
         return mean + tf.where(t > 0, sigma, 0.0) * z
 
-    def ddim_step(self, x_t, t, t_prev, noise_prediction, z, eta=0.0):
+    def ddim_step(self, x_t, t, t_prev, noise_prediction, z, eta=0.0, clip=True):
         """One DDIM step `x_t -> x_{t_prev}` (`t_prev = -1` for the last, giving x_0)."""
         abar = tf.gather(self.alphas_cumprod, t)
         abar_prev = tf.where(t_prev >= 0, tf.gather(self.alphas_cumprod, tf.maximum(t_prev, 0)), 1.0)
-        x0 = (x_t - tf.sqrt(1.0 - abar) * noise_prediction) / tf.sqrt(abar)
+        x0 = self.predict_x0(x_t, t, noise_prediction, clip)
+        noise_prediction = (x_t - tf.sqrt(abar) * x0) / tf.sqrt(1.0 - abar)  # consistent with x0
         sigma = eta * tf.sqrt((1.0 - abar_prev) / (1.0 - abar)) * tf.sqrt(1.0 - abar / abar_prev)
         direction = tf.sqrt(tf.maximum(1.0 - abar_prev - sigma**2, 0.0)) * noise_prediction
         return tf.sqrt(abar_prev) * x0 + direction + sigma * z
