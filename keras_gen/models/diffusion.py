@@ -28,7 +28,7 @@ from keras import ops
 
 from keras_gen import losses as L
 from keras_gen.networks.unet import diffusion_unet
-from keras_gen.training import GenerativeModel, first_element
+from keras_gen.training import GenerativeModel, first_element, update_moving_average
 
 SCHEDULES = ("linear", "cosine")
 
@@ -117,9 +117,7 @@ class DiffusionModel(GenerativeModel):
 
     def train_step(self, data):
         logs = super().train_step(data)
-        decay = self.ema_rate()
-        for average, current in zip(self.ema_network.weights, self.network.weights):
-            average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
+        update_moving_average(self.ema_network, self.network, self.ema_rate())
         return logs
 
     # ------------------------------------------------------------------ reverse process

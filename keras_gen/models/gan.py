@@ -24,7 +24,7 @@ from keras import ops
 from keras_gen import losses as L
 from keras_gen.networks import mlp_discriminator, mlp_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
-from keras_gen.training import GenerativeModel, first_element
+from keras_gen.training import GenerativeModel, first_element, update_moving_average
 
 ARCHITECTURES = ("mlp", "dcgan")
 
@@ -240,8 +240,7 @@ class GAN(GenerativeModel):
         """Move the EMA generator's weights towards the generator's."""
         if self.ema_generator is None:
             return
-        for average, current in zip(self.ema_generator.weights, self.generator.weights):
-            average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * ops.cast(current, average.dtype))
+        update_moving_average(self.ema_generator, self.generator, self.ema_decay)
 
     # ------------------------------------------------------------------ sampling and export
     @property

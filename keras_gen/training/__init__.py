@@ -1,5 +1,5 @@
 """The shared training core every family builds on."""
 
-from keras_gen.training.base import GenerativeModel, first_element, reduce_loss
+from keras_gen.training.base import GenerativeModel, first_element, reduce_loss, update_moving_average
 
-__all__ = ["GenerativeModel", "first_element", "reduce_loss"]
+__all__ = ["GenerativeModel", "first_element", "reduce_loss", "update_moving_average"]

@@ -38,6 +38,12 @@ def reduce_loss(value):
     return tf.nn.compute_average_loss(value)
 
 
+def update_moving_average(average_model, model, decay):
+    """Move every weight of `average_model` towards the same weight of `model` (an EMA copy)."""
+    for average, current in zip(average_model.weights, model.weights):
+        average.assign(decay * average + (1.0 - decay) * tf.cast(current, average.dtype))
+
+
 def _replica_mean(value):
     """The value a tracker records: this replica's batch mean (trackers average replicas)."""
     value = tf.cast(value, tf.float32)
