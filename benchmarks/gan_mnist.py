@@ -35,13 +35,14 @@ from reporting import write_results  # noqa: E402
 
 
 def build(name, args):
+    ema = {"ema_decay": args.ema_decay} if name in args.ema_models.split(",") else {}
     if name == "gan":
-        return GAN(latent_dim=64, units=(256, 512))
+        return GAN(latent_dim=64, units=(256, 512), **ema)
     if name == "dcgan":
-        return DCGAN(latent_dim=args.latent_dim)
+        return DCGAN(latent_dim=args.latent_dim, **ema)
     if name == "cgan":
-        return ConditionalGAN(architecture="dcgan", latent_dim=args.latent_dim, num_classes=10)
-    return WGAN_GP(latent_dim=args.latent_dim)
+        return ConditionalGAN(architecture="dcgan", latent_dim=args.latent_dim, num_classes=10, **ema)
+    return WGAN_GP(latent_dim=args.latent_dim, **ema)
 
 
 def evaluate(model, extractor, test_features, num_samples):
@@ -78,6 +79,9 @@ def main(argv=None):
     parser.add_argument("--latent-dim", type=int, default=100)
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--models", default="gan,dcgan,cgan,wgan_gp")
+    parser.add_argument("--ema-models", default="",
+                        help="comma-separated models sampled from an EMA generator")
+    parser.add_argument("--ema-decay", type=float, default=0.999)
     parser.add_argument("--speed-steps", type=int, default=40)
     parser.add_argument("--speed-repeats", type=int, default=3)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
@@ -111,7 +115,8 @@ def main(argv=None):
         model.fit(train, epochs=epochs, verbose=0)
         seconds = time.time() - start
         entry, images = evaluate(model, extractor, test_features, args.samples)
-        entry.update(epochs=epochs, train_seconds=round(seconds, 1))
+        entry.update(epochs=epochs, train_seconds=round(seconds, 1),
+                     ema_decay=getattr(model, "ema_decay", None))
         results["models"][name] = entry
         save_image_grid(images[:100], os.path.join(figures, f"{name}_samples.png"), cols=10)
         print(name, entry, flush=True)
@@ -133,7 +138,7 @@ def main(argv=None):
         measure_speed(args, results)
     results["commands"] = command.split("; ")
 
-    rows = [(f"{name} ({entry['epochs']} epochs): FID / KID / classes covered / entropy",
+    rows = [(f"{name} ({entry['epochs']} epochs{', EMA' if entry.get('ema_decay') else ''}): FID / KID / classes covered / entropy",
              f"{entry['fid']} / {entry['kid']} / {entry['classes_covered']} / {entry['entropy']}"
              + (f"; class consistency {entry['class_consistency']}" if "class_consistency" in entry else ""))
             for name, entry in results["models"].items()]

@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 from keras_gen import data, losses, training  # noqa: E402
-from keras_gen import callbacks, export, models, plots  # noqa: E402
+from keras_gen import callbacks, export, models, plots, presets, serving  # noqa: E402
 
-__all__ = ["callbacks", "data", "export", "losses", "models", "plots", "training"]
+__all__ = ["callbacks", "data", "export", "losses", "models", "plots", "presets", "serving",
+           "training"]

@@ -2,9 +2,13 @@
 
 `export(model, "exported/vae")` writes the model's named signatures (from
 `model.serving_endpoints()`) into the next integer version folder, with
-`assets/metadata.json` describing the model. The folder is written under a temporary name and
-renamed when complete, so a server watching `<base>` never sees half a model. The result
-loads with TensorFlow alone (`tf.saved_model.load`), no keras or keras_gen needed.
+`assets/metadata.json` describing the model. Every named signature that returns `images`
+also gets a `<name>_bytes` twin (PNG/JPEG strings in, PNG strings out; TF Serving's REST API
+base64-encodes names ending in `_bytes`). The folder is written under a temporary name and
+renamed when complete, so a server watching `<base>` never sees half a model, and
+`models.config` beside the model folders lists every exported model for
+`tensorflow_model_server --model_config_file`. The result loads with TensorFlow alone
+(`tf.saved_model.load`), no keras or keras_gen needed.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import shutil
 import tempfile
 
 import keras
+import tensorflow as tf
 
 
 def version_folders(base_dir):
@@ -36,7 +41,7 @@ def _json_default(value):
     return str(value)
 
 
-def export(model, base_dir, version=None, metadata=None, overwrite=False):
+def export(model, base_dir, version=None, metadata=None, overwrite=False, models_config=True):
     """Write `model` as a SavedModel into `base_dir/<version>` and return that path.
 
     Args:
@@ -45,6 +50,7 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False):
         version: integer version; default: the next free one.
         metadata: extra facts for `assets/metadata.json` (training data, metrics, ...).
         overwrite: replace an existing version folder instead of raising.
+        models_config: also (re)write `models.config` in the folder above `base_dir`.
 
     Example:
     >>> import tempfile, keras_gen
@@ -53,7 +59,7 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False):
     >>> path.endswith("/vae/1")
     True
     """
-    endpoints = model.serving_endpoints()
+    endpoints = with_bytes_variants(model.serving_endpoints())
     if "serving_default" not in endpoints:
         raise ValueError(f"{type(model).__name__}.serving_endpoints() lacks 'serving_default'")
     version = next_version(base_dir) if version is None else int(version)
@@ -78,7 +84,8 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False):
         archive.write_out(target, verbose=False)
         meta = dict(model.export_metadata())
         meta.update(metadata or {})
-        meta.update(version=version, signatures=sorted(endpoints))
+        meta.update(version=version, signatures=sorted(endpoints),
+                    bytes_signatures=sorted(n for n in endpoints if n.endswith("_bytes")))
         os.makedirs(os.path.join(target, "assets"), exist_ok=True)
         with open(os.path.join(target, "assets", "metadata.json"), "w") as handle:
             json.dump(meta, handle, indent=2, default=_json_default)
@@ -87,34 +94,96 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False):
         os.replace(target, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if models_config:
+        write_models_config(os.path.dirname(os.path.abspath(base_dir)))
     return final
 
 
-def bytes_variant(translate, image_shape):
-    """A signature `images_bytes` (PNG/JPEG, `(None,)` strings) -> `images_bytes` (PNG).
+def write_models_config(root, base_path="/models"):
+    """Write `<root>/models.config`: TF Serving's model list for every model folder in `root`.
 
-    `translate` maps float32 images in [0, 1] of `image_shape` to images in [0, 1]. Each input
-    is decoded, resized to `image_shape` and converted to its channel count; each output is
-    encoded as PNG. Names end in `_bytes`, so TF Serving's REST API carries them as base64.
+    A model folder is one holding at least one integer version folder. `base_path` is where
+    `root` is seen by the server (the docker image's `/models` by default), so
+    `docker run -v "$PWD/exported:/models" tensorflow/serving
+    --model_config_file=/models/models.config` serves them all. Returns the file's path.
+
+    Example:
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "vae", "1"))
+    >>> print(open(write_models_config(root)).read().strip().splitlines()[2])
+        name: "vae"
     """
-    import tensorflow as tf
+    names = sorted(name for name in os.listdir(root)
+                   if not name.startswith(".") and version_folders(os.path.join(root, name)))
+    lines = ["model_config_list {"]
+    for name in names:
+        lines += ["  config {", f'    name: "{name}"', f'    base_path: "{base_path.rstrip("/")}/{name}"',
+                  '    model_platform: "tensorflow"', "  }"]
+    lines.append("}")
+    path = os.path.join(root, "models.config")
+    staging = path + ".tmp"
+    with open(staging, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.replace(staging, path)
+    return path
 
-    height, width, channels = (int(d) for d in image_shape)
 
-    def decode(data):
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        if channels == 1:
-            image = tf.image.rgb_to_grayscale(image)
-        image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (height, width), antialias=True)
-        return tf.clip_by_value(image, 0.0, 1.0)
+def with_bytes_variants(endpoints):
+    """`endpoints` plus a `<name>_bytes` twin of each named one whose outputs include `images`.
+
+    `serving_default` gets none (its named twin does). Outputs are found by tracing each
+    function on its input signature.
+    """
+    result = dict(endpoints)
+    for name, (fn, specs) in endpoints.items():
+        if name == "serving_default" or name.endswith("_bytes") or f"{name}_bytes" in endpoints:
+            continue
+        outputs = tf.function(fn).get_concrete_function(*specs).structured_outputs
+        if isinstance(outputs, dict) and "images" in outputs:
+            result[f"{name}_bytes"] = bytes_variant(fn, specs)
+    return result
+
+
+def _is_image_spec(spec):
+    return spec.name == "images" and spec.shape.rank == 4
+
+
+def bytes_variant(fn, specs):
+    """`(function, specs)` of the bytes twin of an endpoint that returns `images`.
+
+    Each `images` input becomes `images_bytes` (a `(None,)` string tensor of PNG/JPEG/GIF/BMP
+    files, decoded, converted to the expected channel count and resized to the expected size);
+    the `images` output becomes `images_bytes` (PNG). Other inputs and outputs pass through.
+    """
+
+    def decoder(spec):
+        height, width, channels = (int(d) for d in spec.shape[1:])
+
+        def decode(data):
+            image = tf.io.decode_image(data, channels=3, expand_animations=False)
+            if channels == 1:
+                image = tf.image.rgb_to_grayscale(image)
+            image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (height, width), antialias=True)
+            return tf.clip_by_value(image, 0.0, 1.0)
+
+        return lambda batch: tf.map_fn(decode, batch, fn_output_signature=tf.TensorSpec(
+            (height, width, channels), tf.float32))
 
     def encode(image):
         return tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(image, 0.0, 1.0) * 255.0), tf.uint8))
 
-    def fn(images_bytes):
-        images = tf.map_fn(decode, images_bytes, fn_output_signature=tf.TensorSpec(
-            (height, width, channels), tf.float32))
-        outputs = tf.cast(translate(images), tf.float32)
-        return {"images_bytes": tf.map_fn(encode, outputs, fn_output_signature=tf.string)}
+    decoders = [decoder(spec) if _is_image_spec(spec) else None for spec in specs]
+    new_specs = [tf.TensorSpec((None,), tf.string, name="images_bytes") if _is_image_spec(spec)
+                 else spec for spec in specs]
 
-    return fn, [tf.TensorSpec((None,), tf.string, name="images_bytes")]
+    def variant(*args):
+        inputs = [convert(arg) if convert else arg for convert, arg in zip(decoders, args)]
+        outputs = dict(fn(*inputs))
+        images = tf.cast(outputs.pop("images"), tf.float32)
+        outputs["images_bytes"] = tf.map_fn(encode, images, fn_output_signature=tf.string)
+        return outputs
+
+    return variant, new_specs
+
+

@@ -7,9 +7,25 @@ Works with VAEs (decode of z) and autoencoders (decode of codes); conditional mo
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from keras_gen.plots import save_image_grid
+
+
+def normal_from_seeds(seeds, dim):
+    """One standard-normal code of size `dim` per integer seed, in graph mode too.
+
+    Stateless: the same seed gives the same code in Python, in a SavedModel and on any
+    device, so `sample(seeds)` signatures are reproducible across processes.
+
+    Example:
+    >>> tuple(normal_from_seeds([0, 1, 0], 4).shape)
+    (3, 4)
+    """
+    seeds = tf.cast(tf.convert_to_tensor(seeds), tf.int64)
+    return tf.map_fn(lambda s: tf.random.stateless_normal((int(dim),), tf.stack([s, 0])),
+                     seeds, fn_output_signature=tf.float32)
 
 
 def _decode(model, z, labels=None):

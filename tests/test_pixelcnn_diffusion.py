@@ -101,7 +101,7 @@ def test_diffusion_trains_updates_ema_and_exports(tmp_path):
     check_config_round_trip(model)
     path = export.export(model, str(tmp_path / "diffusion"))
     outputs, signatures = run_saved_model_without_keras(
-        path, {"sample__seeds": np.array([1, 2], "int32"), "sample__steps": np.array(5, "int32")}, tmp_path)
+        path, {"sample__seeds": np.array([1, 2], "int32"), "sample__steps": np.array([5, 5], "int32")}, tmp_path)
     assert {"serving_default", "sample"} <= set(signatures)
     np.testing.assert_allclose(outputs["sample__images"], model.sample_from_seeds(np.array([1, 2]), steps=5),
                                atol=1e-4)

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "apps"))
+import serve_check  # noqa: E402
 import train  # noqa: E402
 
 
@@ -62,32 +63,33 @@ def test_parse_overrides():
         train.parse_overrides(["=3"])
 
 
+VAE_SIGNATURES = {"serving_default", "encode", "decode", "decode_bytes", "reconstruct",
+                  "reconstruct_bytes", "sample", "sample_bytes"}
+AE_SIGNATURES = {"serving_default", "encode", "decode", "decode_bytes", "reconstruct",
+                 "reconstruct_bytes", "anomaly_score"}
+GAN_SIGNATURES = {"serving_default", "generate", "generate_bytes", "sample", "sample_bytes"}
 FAMILY_CASES = {
-    "beta_vae": (["--set", "latent_dim=3", "--set", "filters=(8, 16)"],
-                 {"serving_default", "encode", "decode", "reconstruct"}),
-    "cvae": (["--set", "latent_dim=3", "--set", "filters=(8, 16)"],
-             {"serving_default", "encode", "decode", "reconstruct"}),
-    "dbvae": (["--set", "latent_dim=3", "--set", "filters=(8, 16)"],
-              {"serving_default", "encode", "decode", "reconstruct", "classify"}),
+    "beta_vae": (["--set", "latent_dim=3", "--set", "filters=(8, 16)"], VAE_SIGNATURES),
+    "cvae": (["--set", "latent_dim=3", "--set", "filters=(8, 16)"], VAE_SIGNATURES),
+    "dbvae": (["--set", "latent_dim=3", "--set", "filters=(8, 16)"], VAE_SIGNATURES | {"classify"}),
     "autoencoder": (["--set", "latent_dim=8", "--set", "architecture='conv'", "--set", "units=(8, 16)"],
-                    {"serving_default", "encode", "decode", "anomaly_score"}),
-    "stacked_ae": (["--set", "units=(32, 16)", "--pretrain-epochs", "1"],
-                   {"serving_default", "encode", "decode", "anomaly_score"}),
-    "sparse_ae": (["--set", "units=(32,)", "--set", "latent_dim=16"],
-                  {"serving_default", "encode", "decode", "anomaly_score"}),
+                    AE_SIGNATURES),
+    "stacked_ae": (["--set", "units=(32, 16)", "--pretrain-epochs", "1"], AE_SIGNATURES),
+    "sparse_ae": (["--set", "units=(32,)", "--set", "latent_dim=16"], AE_SIGNATURES),
     "denoising_ae": (["--set", "units=(32,)", "--set", "noise='masking'"],
-                     {"serving_default", "encode", "decode", "anomaly_score"}),
-    "gan": (["--set", "units=(32,)", "--set", "ema_decay=0.9"], {"serving_default", "sample"}),
-    "dcgan": (["--set", "base_filters=8", "--fid-every", "1"], {"serving_default", "sample"}),
-    "cgan": (["--set", "units=(32,)"], {"serving_default", "sample"}),
-    "wgan_gp": (["--set", "base_filters=8"], {"serving_default", "sample"}),
-    "pix2pix": (["--set", "base_filters=8"], {"serving_default", "translate_bytes"}),
+                     AE_SIGNATURES | {"denoise", "denoise_bytes"}),
+    "gan": (["--set", "units=(32,)", "--set", "ema_decay=0.9"], GAN_SIGNATURES),
+    "dcgan": (["--set", "base_filters=8", "--fid-every", "1"], GAN_SIGNATURES),
+    "cgan": (["--set", "units=(32,)"], GAN_SIGNATURES),
+    "wgan_gp": (["--set", "base_filters=8"], GAN_SIGNATURES),
+    "pix2pix": (["--set", "base_filters=8"], {"serving_default", "translate", "translate_bytes"}),
     "cyclegan": (["--set", "base_filters=8", "--set", "num_blocks=1"],
                  {"serving_default", "translate_x_to_y", "translate_y_to_x",
                   "translate_x_to_y_bytes", "translate_y_to_x_bytes"}),
     "pixelcnn": (["--set", "filters=4", "--set", "num_blocks=1", "--no-validation"],
-                 {"serving_default", "log_prob", "sample"}),
-    "diffusion": (["--set", "base_filters=8", "--set", "timesteps=50"], {"serving_default", "sample"}),
+                 {"serving_default", "log_prob", "sample", "sample_bytes"}),
+    "diffusion": (["--set", "base_filters=8", "--set", "timesteps=50"],
+                  {"serving_default", "sample", "sample_bytes"}),
 }
 
 
@@ -100,6 +102,9 @@ def test_every_family_trains_and_exports(family, tmp_path, repo_root):
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = json.loads((exported / family / "1" / "assets" / "metadata.json").read_text())
     assert set(meta["signatures"]) == signatures
+    # the serving contract (apps/serve_check.py) holds for what the app exported
+    reports, problems = serve_check.check_export_root(str(exported))
+    assert problems == [] and reports[0]["signatures"] == sorted(signatures)
     grid = np.asarray(Image.open(out / "samples" / "samples_epoch_001.png"))
     assert grid.shape[0] > 50
     if "--fid-every" in extra:

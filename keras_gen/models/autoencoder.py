@@ -180,6 +180,7 @@ class AutoEncoder(GenerativeModel):
         code_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
         return {
             "serving_default": (lambda images: {"images": self.reconstruct(images)}, [images_spec]),
+            "reconstruct": (lambda images: {"images": self.reconstruct(images)}, [images_spec]),
             "encode": (lambda images: {"code": self.encode(images)}, [images_spec]),
             "decode": (lambda z: {"images": self.decode(z)}, [code_spec]),
             "anomaly_score": (lambda images: {"scores": self.anomaly_score(images)}, [images_spec]),
@@ -272,6 +273,11 @@ class DenoisingAutoEncoder(AutoEncoder):
             return ops.clip(images + noise, 0.0, 1.0)
         keep = keras.random.uniform(ops.shape(images), seed=self.seed_generator) >= self.drop_rate
         return images * ops.cast(keep, "float32")
+
+    def serving_endpoints(self):
+        endpoints = super().serving_endpoints()
+        endpoints["denoise"] = endpoints["reconstruct"]
+        return endpoints
 
     def get_config(self):
         config = super().get_config()

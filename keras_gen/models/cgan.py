@@ -68,6 +68,8 @@ class ConditionalGAN(LabelConditioned, GAN):
         return {
             "serving_default": (lambda z, labels: {"images": self.generate_from(z, labels)},
                                 [z_spec, labels_spec]),
+            "generate": (lambda z, labels: {"images": self.generate_from(z, labels)},
+                         [z_spec, labels_spec]),
             "sample": (lambda seeds, labels: {
                 "images": self.generate_from(self.noise_from_seeds(seeds), labels)},
                 [seeds_spec, labels_spec]),

@@ -21,7 +21,6 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gen import losses as L
-from keras_gen.export import bytes_variant
 from keras_gen.models.pix2pix import to_model_range, to_unit_range
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.resnet import resnet_generator
@@ -228,8 +227,6 @@ class CycleGAN(GenerativeModel):
             "serving_default": (lambda images: {"images": self.translate_x_to_y(images)}, [spec]),
             "translate_x_to_y": (lambda images: {"images": self.translate_x_to_y(images)}, [spec]),
             "translate_y_to_x": (lambda images: {"images": self.translate_y_to_x(images)}, [spec]),
-            "translate_x_to_y_bytes": bytes_variant(self.translate_x_to_y, self.image_shape),
-            "translate_y_to_x_bytes": bytes_variant(self.translate_y_to_x, self.image_shape),
         }
 
     def get_config(self):

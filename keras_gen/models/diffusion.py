@@ -199,10 +199,12 @@ class DiffusionModel(GenerativeModel):
 
     def serving_endpoints(self):
         seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
-        steps_spec = tf.TensorSpec((), tf.int32, name="steps")
+        # One step count per row (TF Serving batches every input); the rows must agree.
+        steps_spec = tf.TensorSpec((None,), tf.int32, name="steps")
 
         def sample(seeds, steps):
-            return {"images": self.sample_images(seeds, steps)}
+            tf.debugging.assert_equal(steps, steps[0], message="every row must ask for the same steps")
+            return {"images": self.sample_images(seeds, steps[0])}
 
         return {"serving_default": (sample, [seeds_spec, steps_spec]),
                 "sample": (sample, [seeds_spec, steps_spec])}

@@ -22,6 +22,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gen import losses as L
+from keras_gen.latent import normal_from_seeds
 from keras_gen.networks import mlp_discriminator, mlp_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
 from keras_gen.training import GenerativeModel, first_element, update_moving_average
@@ -263,16 +264,14 @@ class GAN(GenerativeModel):
 
     def noise_from_seeds(self, seeds):
         """One z per integer seed (stateless: the same seed gives the same image anywhere)."""
-        seeds = tf.cast(seeds, tf.int64)
-        return tf.map_fn(
-            lambda s: tf.random.stateless_normal((self.latent_dim,), tf.stack([s, 0])),
-            seeds, fn_output_signature=tf.float32)
+        return normal_from_seeds(seeds, self.latent_dim)
 
     def serving_endpoints(self):
         z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
         seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
         return {
             "serving_default": (lambda z: {"images": self.generate_from(z)}, [z_spec]),
+            "generate": (lambda z: {"images": self.generate_from(z)}, [z_spec]),
             "sample": (lambda seeds: {"images": self.generate_from(self.noise_from_seeds(seeds))},
                        [seeds_spec]),
         }

@@ -17,7 +17,6 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gen import losses as L
-from keras_gen.export import bytes_variant
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.unet import unet_generator
 from keras_gen.training import GenerativeModel
@@ -143,7 +142,7 @@ class Pix2Pix(GenerativeModel):
         spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
         return {
             "serving_default": (lambda images: {"images": self.translate(images)}, [spec]),
-            "translate_bytes": bytes_variant(self.translate, self.image_shape),
+            "translate": (lambda images: {"images": self.translate(images)}, [spec]),
         }
 
     def get_config(self):

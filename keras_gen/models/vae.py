@@ -19,6 +19,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gen import losses as L
+from keras_gen.latent import normal_from_seeds
 from keras_gen.networks import conv_decoder, conv_encoder
 from keras_gen.training import GenerativeModel, first_element
 from keras_gen.training.conditioning import LabelConditioned
@@ -233,9 +234,11 @@ class VAE(GenerativeModel):
         def reconstruct(images):
             return {"images": self.reconstruct(images)}
 
+        seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
         return {
             "serving_default": (sample, [z_spec]),
             "decode": (sample, [z_spec]),
+            "sample": (lambda seeds: sample(normal_from_seeds(seeds, self.latent_dim)), [seeds_spec]),
             "encode": (encode, [images_spec]),
             "reconstruct": (reconstruct, [images_spec]),
         }
@@ -345,9 +348,12 @@ class ConditionalVAE(LabelConditioned, VAE):
         def reconstruct(images, labels):
             return {"images": self.reconstruct(images, labels)}
 
+        seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
         return {
             "serving_default": (sample, [z_spec, labels_spec]),
             "decode": (sample, [z_spec, labels_spec]),
+            "sample": (lambda seeds, labels: sample(normal_from_seeds(seeds, self.latent_dim), labels),
+                       [seeds_spec, labels_spec]),
             "encode": (encode, [images_spec, labels_spec]),
             "reconstruct": (reconstruct, [images_spec, labels_spec]),
         }

@@ -173,6 +173,27 @@ class GenerativeModel(keras.Model):
         }
         self.compile(optimizer=optimizers, **config)
 
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def from_preset(cls, preset):
+        """A trained model from a preset: a shipped name (`keras_gen.presets.list_presets()`)
+        or a folder written by `save_to_preset`.
+
+        Example:
+        >>> from keras_gen.models import VAE
+        >>> VAE.from_preset("vae_mnist").latent_dim
+        16
+        """
+        from keras_gen.presets import load_preset
+
+        return load_preset(preset, expected_class=cls)
+
+    def save_to_preset(self, preset_dir, metadata=None, readme=None):
+        """Write this model as a preset folder (config, weights, metadata, optional README)."""
+        from keras_gen.presets import save_to_preset
+
+        return save_to_preset(self, preset_dir, metadata=metadata, readme=readme)
+
     def variables_for(self, slot):
         """The trainable variables optimizer `slot` updates (all of them for one slot)."""
         if len(self.optimizer_names) == 1:

@@ -1,0 +1,300 @@
+"""The studio web app: its JSON API through Flask's test client, and the page in headless Chromium."""
+
+import base64
+import io
+import os
+import shutil
+import tempfile
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from apps.studio import create_app, latent_for_seed
+from keras_gen.export import export
+from keras_gen.models import VAE, ConditionalGAN, DenoisingAutoEncoder, Pix2Pix
+
+CHROMIUM = "/usr/bin/chromium"
+# This machine's closed network refuses Chromium's background connections; these keep it quiet.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS_DIR = "/tmp/studio_shots"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("exported")
+    export(VAE(latent_dim=3, filters=(4, 8), dense_units=16), str(root / "vae"))
+    export(ConditionalGAN(latent_dim=4, num_classes=10, units=(8,)), str(root / "cgan"))
+    export(Pix2Pix(image_shape=(32, 32, 1), base_filters=4), str(root / "pix2pix"))
+    export(DenoisingAutoEncoder(units=(16,), latent_dim=8), str(root / "denoising_ae"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def app(exported):
+    return create_app(str(exported))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def decoded(response):
+    """The PNG of an image answer as a uint8 array."""
+    assert response.status_code == 200, response.get_json()
+    url = response.get_json()["image"]
+    assert url.startswith("data:image/png;base64,")
+    data = base64.b64decode(url.split(",", 1)[1])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def png_file(size=(40, 30), seed=0, mode="RGB"):
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).convert(mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload(client, model, data, filename="digit.png", **form):
+    return client.post(f"/api/{model}/translate", data={"image": (io.BytesIO(data), filename), **form},
+                       content_type="multipart/form-data")
+
+
+def tree(root):
+    return sorted(os.path.relpath(os.path.join(folder, name), root)
+                  for folder, dirs, files in os.walk(root) for name in dirs + files)
+
+
+# ---------------------------------------------------------------------- the JSON API
+def test_models_are_listed_with_their_capabilities(client):
+    listing = client.get("/api/models").get_json()
+    models = {m["name"]: m for m in listing["models"]}
+    assert sorted(models) == ["cgan", "denoising_ae", "pix2pix", "vae"]
+    assert listing["max_upload_bytes"] == 2 * 1024 * 1024
+
+    vae = models["vae"]
+    assert (vae["family"], vae["image_shape"], vae["latent_dim"]) == ("VAE", [28, 28, 1], 3)
+    assert vae["capabilities"] == {"sample": "decode", "traverse": "decode", "interpolate": "decode",
+                                   "conditional": False, "upload": ["reconstruct"]}
+    cgan = models["cgan"]
+    assert cgan["num_classes"] == 10
+    assert cgan["capabilities"] == {"sample": "generate", "traverse": "generate", "interpolate": "generate",
+                                    "conditional": True, "upload": []}
+    pix2pix = models["pix2pix"]
+    assert pix2pix["image_shape"] == [32, 32, 1]
+    assert pix2pix["capabilities"] == {"sample": None, "traverse": None, "interpolate": None,
+                                       "conditional": False, "upload": ["translate"]}
+    assert models["denoising_ae"]["capabilities"]["upload"] == ["denoise", "reconstruct"]
+
+
+def test_sample_grid_size_and_its_first_tile_is_the_seeds_latent(client):
+    grid = decoded(client.post("/api/vae/sample", json={"seed": 5, "count": 6}))
+    assert grid.shape == (2 * 28 + 1, 3 * 28 + 2)  # 2 rows x 3 columns, 1-pixel gaps
+
+    latent = client.get("/api/vae/latent?seed=5").get_json()["z"]
+    np.testing.assert_allclose(latent, np.random.default_rng(5).standard_normal(3), rtol=1e-6)
+    np.testing.assert_allclose(latent, latent_for_seed(5, 3))
+    single = decoded(client.post("/api/vae/decode", json={"z": latent}))
+    np.testing.assert_array_equal(single, grid[:28, :28])
+    assert not np.array_equal(grid[:28, :28], grid[:28, 29:57])  # seeds 5 and 6 differ
+
+
+def test_decode_depends_on_z_and_only_on_z(client):
+    first = decoded(client.post("/api/vae/decode", json={"z": [0.0, 0.0, 0.0]}))
+    again = decoded(client.post("/api/vae/decode", json={"z": [0.0, 0.0, 0.0]}))
+    moved = decoded(client.post("/api/vae/decode", json={"z": [2.5, 0.0, 0.0]}))
+    assert first.shape == (28, 28)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, moved)
+
+    wrong = client.post("/api/vae/decode", json={"z": [0.0, 1.0]})
+    assert wrong.status_code == 400 and "3 numbers" in wrong.get_json()["error"]
+
+
+def test_interpolation_strip_runs_from_seed_a_to_seed_b(client):
+    strip = decoded(client.post("/api/vae/interpolate", json={"seed_a": 1, "seed_b": 2, "steps": 5}))
+    assert strip.shape == (28, 5 * 28 + 4)
+    for seed, tile in ((1, strip[:, :28]), (2, strip[:, -28:])):
+        end = decoded(client.post("/api/vae/decode", json={"z": latent_for_seed(seed, 3).tolist()}))
+        np.testing.assert_allclose(tile, end, atol=1)  # float32 interpolation at t=0 and t=1
+
+    too_many = client.post("/api/vae/interpolate", json={"seed_a": 1, "seed_b": 2, "steps": 99})
+    assert too_many.status_code == 400 and "steps" in too_many.get_json()["error"]
+
+
+def test_conditional_labels_are_checked_against_the_class_range(client):
+    for label in (10, -1):
+        response = client.post("/api/cgan/sample", json={"seed": 0, "count": 4, "label": label})
+        assert response.status_code == 400
+        assert "0 to 9" in response.get_json()["error"]
+    three = decoded(client.post("/api/cgan/sample", json={"seed": 0, "count": 4, "label": 3}))
+    seven = decoded(client.post("/api/cgan/sample", json={"seed": 0, "count": 4, "label": 7}))
+    assert three.shape == (57, 57) and not np.array_equal(three, seven)
+    assert client.post("/api/cgan/decode", json={"z": [0, 0, 0, 0], "label": 12}).status_code == 400
+    unconditional = client.post("/api/vae/sample", json={"seed": 0, "count": 2, "label": 1})
+    assert unconditional.status_code == 400 and "not conditional" in unconditional.get_json()["error"]
+
+
+def test_missing_capability_and_unknown_model(client):
+    response = client.post("/api/pix2pix/sample", json={"seed": 0})
+    assert response.status_code == 400 and "cannot sample" in response.get_json()["error"]
+    response = upload(client, "cgan", png_file())
+    assert response.status_code == 400 and "cannot take an uploaded image" in response.get_json()["error"]
+    for response in (client.post("/api/nope/sample", json={}), client.get("/api/nope/latent?seed=1")):
+        assert response.status_code == 404 and "unknown model 'nope'" in response.get_json()["error"]
+
+
+def test_uploads_are_translated_in_memory(client, exported, tmp_path, monkeypatch):
+    import werkzeug.formparser
+
+    def no_temporary_files(*args, **kwargs):
+        raise AssertionError("an upload went to a temporary file")
+
+    for module, name in ((tempfile, "SpooledTemporaryFile"), (tempfile, "TemporaryFile"),
+                         (tempfile, "NamedTemporaryFile"), (werkzeug.formparser, "SpooledTemporaryFile")):
+        monkeypatch.setattr(module, name, no_temporary_files)
+    monkeypatch.chdir(tmp_path)
+    before = tree(exported)
+
+    result = decoded(upload(client, "pix2pix", png_file()))
+    assert result.shape == (32, 32)
+    other = decoded(upload(client, "pix2pix", png_file(seed=1)))
+    assert not np.array_equal(result, other)
+    # over Werkzeug's 500 KiB in-memory threshold for form files, under the studio's limit
+    large = png_file(size=(512, 512), seed=2)
+    assert 500 * 1024 < len(large) < 2 * 1024 * 1024
+    assert decoded(upload(client, "pix2pix", large)).shape == (32, 32)
+    response = upload(client, "denoising_ae", png_file(mode="L"), signature="denoise")
+    assert decoded(response).shape == (28, 28)
+    assert response.get_json()["signature"] == "denoise"
+    wrong = upload(client, "denoising_ae", png_file(), signature="translate")
+    assert wrong.status_code == 400 and "denoise, reconstruct" in wrong.get_json()["error"]
+
+    assert tree(exported) == before
+    assert os.listdir(tmp_path) == []
+
+
+def test_upload_errors(client):
+    limit = 2 * 1024 * 1024
+    for size in (limit + 1, limit + 1024 * 1024):  # caught after parsing / before reading the body
+        response = upload(client, "pix2pix", b"\0" * size, filename="big.png")
+        assert response.status_code == 413
+        assert "2.0 MiB" in response.get_json()["error"]
+    for data, filename in ((b"hello", "hello.png"), (b"hello", "notes.txt"), (png_file()[:40], "cut.png")):
+        response = upload(client, "pix2pix", data, filename=filename)
+        assert response.status_code == 400
+        assert "not an image" in response.get_json()["error"]
+    response = client.post("/api/pix2pix/translate", data={}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "no file" in response.get_json()["error"]
+
+
+def test_serving_url_mode_gives_the_in_process_answers(client, exported, tmp_path):
+    from fake_tf_serving import FakeTFServing
+
+    paths = {name: str(exported / name) for name in ("vae", "pix2pix")}
+    with FakeTFServing(paths) as server:
+        # names from the given list, facts from the server's signature shapes (no local export)
+        served = create_app(str(tmp_path), serving_url=server.rest_url, model_names=["vae", "pix2pix"])
+        listing = {m["name"]: m for m in served.test_client().get("/api/models").get_json()["models"]}
+        assert listing["vae"]["latent_dim"] == 3 and listing["pix2pix"]["image_shape"] == [32, 32, 1]
+        assert listing["pix2pix"]["capabilities"]["upload"] == ["translate"]
+        remote = decoded(served.test_client().post("/api/vae/decode", json={"z": [0.5, -1.0, 2.0]}))
+        local = decoded(client.post("/api/vae/decode", json={"z": [0.5, -1.0, 2.0]}))
+        np.testing.assert_array_equal(remote, local)
+        data = png_file(seed=4)
+        np.testing.assert_array_equal(decoded(upload(served.test_client(), "pix2pix", data)),
+                                      decoded(upload(client, "pix2pix", data)))
+
+
+# ---------------------------------------------------------------------- the page in a browser
+@pytest.fixture
+def studio_url(app):
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+def chromium_or_skip():
+    problem = None
+    if not os.path.exists(CHROMIUM):
+        problem = f"{CHROMIUM} is missing"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = "the playwright package is missing"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {problem} (install Debian's chromium and playwright)")
+        pytest.skip(problem)
+    return sync_playwright
+
+
+def screenshot(page, tmp_path, name):
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    os.makedirs(SHOTS_DIR, exist_ok=True)
+    shutil.copy(path, os.path.join(SHOTS_DIR, name))
+
+
+def test_page_in_headless_chromium(studio_url, tmp_path):
+    sync_playwright = chromium_or_skip()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(60_000)
+            page_errors = []
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.goto(studio_url)
+
+            options = page.locator("#model-select option")
+            options.nth(3).wait_for(state="attached")
+            assert sorted(options.evaluate_all("os => os.map(o => o.value)")) == [
+                "cgan", "denoising_ae", "pix2pix", "vae"]
+            page.wait_for_function("document.getElementById('sample-image').src.startsWith('data:image/png')")
+            assert page.locator("#label-select").is_visible()  # cgan comes first: a class picker
+            screenshot(page, tmp_path, "studio_cgan.png")
+            grid = page.get_attribute("#sample-image", "src")
+            page.select_option("#label-select", "7")
+            page.wait_for_function("src => document.getElementById('sample-image').src !== src", arg=grid)
+
+            page.select_option("#model-select", "vae")
+            page.wait_for_function("document.getElementById('traverse-image').src.startsWith('data:image/png')")
+            assert "VAE" in page.inner_text("#model-info")
+            assert page.locator("#sliders input[type=range]").count() == 3
+            assert not page.locator("#label-select").is_visible()
+            before = page.get_attribute("#traverse-image", "src")
+            page.locator("#slider-0").fill("2.5")
+            page.wait_for_function("src => document.getElementById('traverse-image').src !== src", arg=before)
+            assert page.inner_text("#slider-value-0") == "2.50"
+            page.wait_for_function("document.getElementById('interp-image').src.startsWith('data:image/png')")
+            screenshot(page, tmp_path, "studio_vae.png")
+
+            page.select_option("#model-select", "pix2pix")
+            assert page.locator("#upload-panel").is_visible()
+            assert not page.locator("#sample-panel").is_visible()
+            assert not page.locator("#traverse-panel").is_visible()
+            page.set_input_files("#upload-input", files=[
+                {"name": "digit.png", "mimeType": "image/png", "buffer": png_file(size=(64, 64))}])
+            page.locator("#translate-image").wait_for(state="visible")
+            assert page.get_attribute("#translate-image", "src").startswith("data:image/png")
+            assert page.locator("#error").is_hidden()
+            screenshot(page, tmp_path, "studio_pix2pix.png")
+
+            page.set_input_files("#upload-input", files=[
+                {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+            page.locator("#error").wait_for(state="visible")
+            assert "not an image" in page.inner_text("#error")
+            screenshot(page, tmp_path, "studio_upload_error.png")
+            assert page_errors == []
+        finally:
+            browser.close()
