@@ -15,6 +15,15 @@ diffusion see data in [-1, 1] and export images in [0, 1].
 Writes under `--out`: `checkpoints/epoch_NNN.weights.h5` (one per epoch), `logs/` (TensorBoard,
 with sample images), `samples/samples_epoch_NNN.png`, `history.csv`, `curves.png` and
 `model.keras`; then the SavedModel to `<export-dir>/<name>/<version>/`.
+
+Killed mid-run, the same command resumes from the last completed epoch (`backup/`, Keras's
+BackupAndRestore: weights, optimizer state and epoch). A NaN or infinite loss stops the run
+with exit status 3 and a message naming the loss and the step; nothing is exported.
+
+`--strategy mirrored` trains data-parallel on every local GPU (or CPU); `--strategy
+multiworker` runs one worker of a MultiWorkerMirroredStrategy cluster described by the
+`TF_CONFIG` environment variable. Only the chief (worker 0) exports; other workers write their
+run folder under `<out>/worker_<index>`.
 """
 
 from __future__ import annotations
@@ -71,6 +80,10 @@ def build_parser(families):
     parser.add_argument("--fid-every", type=int, default=0,
                         help="FID to the test split every N epochs (image generators)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"],
+                        help="tf.distribute strategy (multiworker reads TF_CONFIG)")
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="train steps per compiled call (fewer Python round trips)")
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="model constructor argument, repeatable (e.g. --set latent_dim=8)")
@@ -102,6 +115,24 @@ def load_data(args, family):
             "steps_per_epoch": args.steps_per_epoch, "model_args": model_args}
 
 
+def make_strategy(name):
+    """`(strategy, is_chief, worker_index)` for `--strategy`."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(), True, 0
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--strategy multiworker needs the TF_CONFIG environment variable")
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        resolver = strategy.cluster_resolver
+        task_type, index = resolver.task_type, int(resolver.task_id or 0)
+        has_chief = "chief" in resolver.cluster_spec().as_dict()
+        is_chief = task_type == "chief" or (task_type == "worker" and index == 0 and not has_chief)
+        return strategy, is_chief, index
+    return tf.distribute.get_strategy(), True, 0
+
+
 def resolve_jit(choice):
     import tensorflow as tf
 
@@ -120,16 +151,24 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return 2
 
+    try:  # first: MultiWorkerMirroredStrategy must exist before any other TensorFlow op
+        strategy, is_chief, worker_index = make_strategy(args.strategy)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
     import keras
 
     from keras_gen.export import export
-    from keras_gen.callbacks import SampleGrid
+    from keras_gen.callbacks import NonFiniteLossError, SampleGrid, StopOnNonFiniteLoss
     from keras_gen.plots import plot_history
 
     keras.utils.set_random_seed(args.seed)
     keras.mixed_precision.set_global_policy(args.precision)
     family = FAMILIES[args.family]
     out = args.out or os.path.join("runs", args.family)
+    if not is_chief:
+        out = os.path.join(out, f"worker_{worker_index}")
     try:
         prepared = load_data(args, family)
     except ValueError as err:
@@ -138,13 +177,15 @@ def main(argv=None):
     train, test = prepared["train"], prepared["validation"]
     spec = train.element_spec[0] if isinstance(train.element_spec, tuple) else train.element_spec
     image_shape = tuple(spec.shape[1:])
-    try:
-        model = family(image_shape=image_shape, **{**prepared["model_args"], **overrides})
-    except (TypeError, ValueError) as err:
-        print(f"error: cannot build {args.family}: {err}", file=sys.stderr)
-        return 2
-    model.compile(optimizer=model.default_optimizer(args.learning_rate),
-                  jit_compile=resolve_jit(args.jit_compile))
+    with strategy.scope():
+        try:
+            model = family(image_shape=image_shape, **{**prepared["model_args"], **overrides})
+        except (TypeError, ValueError) as err:
+            print(f"error: cannot build {args.family}: {err}", file=sys.stderr)
+            return 2
+        model.compile(optimizer=model.default_optimizer(args.learning_rate),
+                      jit_compile=resolve_jit(args.jit_compile),
+                      steps_per_execution=args.steps_per_execution)
     os.makedirs(out, exist_ok=True)
     reference = None
     if getattr(model, "preview", None):  # image-to-image models: show inputs above outputs
@@ -153,6 +194,9 @@ def main(argv=None):
         if getattr(model, "value_range", (0.0, 1.0)) == (-1.0, 1.0):
             reference = (reference + 1.0) / 2.0
     callbacks = [
+        StopOnNonFiniteLoss(),
+        keras.callbacks.BackupAndRestore(os.path.join(out, "backup"), save_freq="epoch",
+                                         delete_checkpoint=True),
         *prepared["callbacks"],
         keras.callbacks.ModelCheckpoint(
             os.path.join(out, "checkpoints", "epoch_{epoch:03d}.weights.h5"), save_weights_only=True
@@ -175,22 +219,27 @@ def main(argv=None):
     if args.pretrain_epochs and hasattr(model, "pretrain_layerwise"):
         model.pretrain_layerwise(train, epochs_per_layer=args.pretrain_epochs,
                                  steps_per_epoch=args.steps_per_epoch, verbose=args.verbose)
-    history = model.fit(
-        train,
-        epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch or prepared["steps_per_epoch"],
-        validation_data=test,
-        callbacks=callbacks,
-        shuffle=False,  # the pipelines shuffle already
-        verbose=args.verbose,
-    )
+    try:
+        history = model.fit(
+            train,
+            epochs=args.epochs,
+            steps_per_epoch=args.steps_per_epoch or prepared["steps_per_epoch"],
+            validation_data=test,
+            callbacks=callbacks,
+            shuffle=False,  # the pipelines shuffle already
+            verbose=args.verbose,
+        )
+    except NonFiniteLossError as err:
+        print(f"error: {err}; nothing exported (checkpoints of earlier epochs are in "
+              f"{os.path.join(out, 'checkpoints')})", file=sys.stderr)
+        return 3
     seconds = time.time() - start
     plot_history(history.history, os.path.join(out, "curves.png"))
     model.save(os.path.join(out, "model.keras"))
     final = {k: float(v[-1]) for k, v in history.history.items()}
     summary = {"family": args.family, "dataset": args.dataset, "epochs": args.epochs,
                "train_seconds": round(seconds, 1), "final_metrics": final, "run_dir": out}
-    if not args.no_export:
+    if not args.no_export and is_chief:
         path = export(
             model,
             os.path.join(args.export_dir, args.name or args.family),

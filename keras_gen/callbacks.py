@@ -102,3 +102,39 @@ class FIDCallback(keras.callbacks.Callback):
         self.history.append((epoch + 1, value))
         if logs is not None:
             logs["fid"] = value
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss (raised by `StopOnNonFiniteLoss`)."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop training at the first batch whose logged losses hold a NaN or an infinity.
+
+    Unlike `keras.callbacks.TerminateOnNaN`, which quietly sets `stop_training` and lets the
+    caller save a broken model, this raises `NonFiniteLossError` naming every bad loss, the
+    epoch and the step, so nothing downstream (checkpoint, export) runs on garbage weights.
+
+    Example:
+    >>> callback = StopOnNonFiniteLoss()
+    >>> callback.on_epoch_begin(0)
+    >>> callback.on_train_batch_end(3, {"loss": 1.0})  # finite: nothing happens
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.global_step = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = int(epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.global_step += 1
+        bad = {name: float(value) for name, value in (logs or {}).items()
+               if np.ndim(value) == 0 and not np.isfinite(float(value))}
+        if bad:
+            names = ", ".join(f"{name}={value}" for name, value in sorted(bad.items()))
+            raise NonFiniteLossError(
+                f"non-finite loss at epoch {self.epoch + 1}, step {int(batch) + 1} "
+                f"(global step {self.global_step}): {names}; training stopped")

@@ -68,7 +68,12 @@ def save_to_preset(model, preset_dir, metadata=None, readme=None):
     try:
         with open(os.path.join(staging, CONFIG_FILE), "w") as handle:
             json.dump(keras.saving.serialize_keras_object(model), handle, indent=2)
-        model.save_weights(os.path.join(staging, WEIGHTS_FILE))
+        # a fresh copy holds the model's weights without its optimizer state
+        weights_only = type(model).from_config(model.get_config())
+        if not weights_only.built:
+            weights_only.build()
+        weights_only.set_weights(model.get_weights())
+        weights_only.save_weights(os.path.join(staging, WEIGHTS_FILE))
         from keras_gen import __version__
 
         meta = {"class_name": type(model).__name__, "keras_gen_version": __version__,

@@ -32,3 +32,11 @@ def _reset_policy_and_seed():
 @pytest.fixture
 def repo_root():
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def mirrored_strategy():
+    """One MirroredStrategy over the two logical CPUs for the whole session: separate strategy
+    objects in one process reuse collective instance keys and then clash."""
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
+    return tf.distribute.MirroredStrategy(devices)

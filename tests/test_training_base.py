@@ -100,9 +100,8 @@ def test_loss_scaling_wraps_every_optimizer_only_for_float16(policy, scaled):
     assert np.isfinite(history.history["first_loss"][0])
 
 
-def test_reduce_loss_divides_by_global_batch_under_mirrored_strategy():
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
-    strategy = tf.distribute.MirroredStrategy(devices)
+def test_reduce_loss_divides_by_global_batch_under_mirrored_strategy(mirrored_strategy):
+    strategy = mirrored_strategy
     per_replica_values = [tf.constant([1.0, 2.0, 3.0]), tf.constant([4.0, 5.0, 6.0])]
     values = strategy.experimental_distribute_values_from_function(
         lambda ctx: per_replica_values[ctx.replica_id_in_sync_group]
@@ -114,7 +113,7 @@ def test_reduce_loss_divides_by_global_batch_under_mirrored_strategy():
     assert float(strategy.reduce(tf.distribute.ReduceOp.SUM, scalar, axis=None)) == pytest.approx(8.0)
 
 
-def test_mirrored_training_matches_single_device():
+def test_mirrored_training_matches_single_device(mirrored_strategy):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 3)).astype("float32")
     y = rng.normal(size=32).astype("float32")
@@ -129,7 +128,7 @@ def test_mirrored_training_matches_single_device():
 
     devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
     single_kernel, single_loss = train(tf.distribute.OneDeviceStrategy(devices[0]))
-    mirrored_kernel, mirrored_loss = train(tf.distribute.MirroredStrategy(devices))
+    mirrored_kernel, mirrored_loss = train(mirrored_strategy)
     np.testing.assert_allclose(mirrored_kernel, single_kernel, rtol=1e-5)
     np.testing.assert_allclose(mirrored_loss, single_loss, rtol=1e-5)
 

@@ -30,7 +30,7 @@ from keras_gen.networks import (
     dense_encoder_from_layers,
     mirrored_dense_layers,
 )
-from keras_gen.training import GenerativeModel, first_element
+from keras_gen.training import GenerativeModel, first_element, global_batch_mean
 
 ARCHITECTURES = ("dense", "conv")
 RECONSTRUCTIONS = ("bce", "mse")
@@ -225,7 +225,8 @@ class SparseAutoEncoder(AutoEncoder):
         super().__init__(latent_dim=latent_dim, **kwargs)
 
     def code_penalty(self, codes):
-        mean_activation = ops.mean(ops.cast(codes, "float32"), axis=0)
+        # rho_hat over the global batch, so data-parallel steps equal one-device steps
+        mean_activation = global_batch_mean(codes)
         return {"sparsity_loss": self.beta * L.sparsity_kl_divergence(self.rho, mean_activation)}
 
     def code_statistics(self, codes):

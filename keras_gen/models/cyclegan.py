@@ -46,11 +46,13 @@ class ImageHistoryPool(keras.layers.Layer):
         self.size = int(size)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.seed = seed
-        self.images = self.add_weight(shape=(max(self.size, 1), *self.image_shape),
-                                      initializer="zeros", trainable=False, name="images",
-                                      dtype="float32")
-        self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="count",
-                                     dtype="int32")
+        # Under tf.distribute each replica keeps a pool of its own fakes (sync on read, saved
+        # from the first replica), as each replica's discriminator sees its own half-batch.
+        self.images = keras.Variable("zeros", shape=(max(self.size, 1), *self.image_shape),
+                                     dtype="float32", trainable=False, name="images",
+                                     synchronization="on_read", aggregation="only_first_replica")
+        self.count = keras.Variable("zeros", shape=(), dtype="int32", trainable=False, name="count",
+                                    synchronization="on_read", aggregation="only_first_replica")
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def query(self, images):

@@ -28,7 +28,7 @@ from keras import ops
 
 from keras_gen import losses as L
 from keras_gen.networks.unet import diffusion_unet
-from keras_gen.training import GenerativeModel, first_element, update_moving_average
+from keras_gen.training import GenerativeModel, first_element, update_moving_average, warmed_up_decay
 
 SCHEDULES = ("linear", "cosine")
 
@@ -110,10 +110,8 @@ class DiffusionModel(GenerativeModel):
         return {"loss": L.mean_squared_error(noise, predicted)}
 
     def ema_rate(self):
-        """The EMA decay with warm-up, `min(decay, (1 + n) / (10 + n))` after n steps, so early
-        averages are not dominated by the random initial weights."""
-        steps = ops.cast(self.get_optimizer().iterations, "float32")
-        return ops.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+        """The EMA decay after the warm-up (`keras_gen.training.warmed_up_decay`)."""
+        return warmed_up_decay(self.ema_decay, self.get_optimizer().iterations)
 
     def train_step(self, data):
         logs = super().train_step(data)

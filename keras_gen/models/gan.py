@@ -25,7 +25,7 @@ from keras_gen import losses as L
 from keras_gen.latent import normal_from_seeds
 from keras_gen.networks import mlp_discriminator, mlp_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
-from keras_gen.training import GenerativeModel, first_element, update_moving_average
+from keras_gen.training import GenerativeModel, first_element, update_moving_average, warmed_up_decay
 
 ARCHITECTURES = ("mlp", "dcgan")
 
@@ -209,15 +209,12 @@ class GAN(GenerativeModel):
         generator_turn = ops.equal(self.discriminator_steps() % self.n_critic, 0)
         self.optimize("discriminator", tape, scaled_d, self.variables_for("discriminator"))
 
-        def step_generator():
+        if self.n_critic == 1:
             self.optimize("generator", tape, scaled_g, self.variables_for("generator"))
             self.update_ema()
-            return tf.constant(True)
-
-        if self.n_critic == 1:
-            step_generator()
         else:
-            tf.cond(generator_turn, step_generator, lambda: tf.constant(False))
+            self.optimize_when(generator_turn, "generator", tape, scaled_g,
+                               self.variables_for("generator"), after=self.update_ema)
         del tape
         return self.update_trackers(losses)
 
@@ -241,7 +238,8 @@ class GAN(GenerativeModel):
         """Move the EMA generator's weights towards the generator's."""
         if self.ema_generator is None:
             return
-        update_moving_average(self.ema_generator, self.generator, self.ema_decay)
+        update_moving_average(self.ema_generator, self.generator,
+                              warmed_up_decay(self.ema_decay, self.get_optimizer("generator").iterations))
 
     # ------------------------------------------------------------------ sampling and export
     @property

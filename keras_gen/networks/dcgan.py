@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from keras_gen.networks.conditioning import image_input, vector_input
+from keras_gen.networks.normalization import synchronized_batch_norm
 
 
 def num_stages(image_shape, smallest=4):
@@ -39,14 +40,14 @@ def dcgan_generator(latent_dim, image_shape, *, base_filters=64, condition_dim=0
     inputs, x = vector_input(latent_dim, condition_dim)
     top = base_filters * 2 ** (stages - 1)
     x = layers.Dense(s_h * s_w * top, use_bias=False, name="project")(x)
-    x = layers.BatchNormalization(name="project_norm")(x)
+    x = synchronized_batch_norm("project_norm")(x)
     x = layers.ReLU(name="project_relu")(x)
     x = layers.Reshape((s_h, s_w, top), name="to_map")(x)
     for i in range(stages - 1):
         filters = base_filters * 2 ** (stages - 2 - i)
         x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False,
                                    name=f"up_{i}")(x)
-        x = layers.BatchNormalization(name=f"up_{i}_norm")(x)
+        x = synchronized_batch_norm(f"up_{i}_norm")(x)
         x = layers.ReLU(name=f"up_{i}_relu")(x)
     images = layers.Conv2DTranspose(c, 4, strides=2, padding="same", activation="tanh",
                                     dtype="float32", name="to_image")(x)
@@ -68,7 +69,7 @@ def dcgan_discriminator(image_shape, *, base_filters=64, condition_dim=0, batch_
     for i in range(stages):
         x = wrap(layers.Conv2D(base_filters * 2**i, 4, strides=2, padding="same", name=f"down_{i}"))(x)
         if batch_norm and i > 0 and not spectral_norm:
-            x = layers.BatchNormalization(name=f"down_{i}_norm")(x)
+            x = synchronized_batch_norm(f"down_{i}_norm")(x)
         x = layers.LeakyReLU(0.2, name=f"down_{i}_leaky")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"down_{i}_dropout")(x)

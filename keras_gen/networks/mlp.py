@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from keras_gen.networks.conditioning import vector_input
+from keras_gen.networks.normalization import synchronized_batch_norm
 
 
 def _image_size(image_shape):
@@ -111,7 +112,7 @@ def mlp_generator(latent_dim, image_shape, *, units=(256, 512), condition_dim=0,
     inputs, x = vector_input(latent_dim, condition_dim)
     for i, width in enumerate(units):
         x = layers.Dense(width, name=f"dense_{i}")(x)
-        x = layers.BatchNormalization(name=f"norm_{i}")(x)
+        x = synchronized_batch_norm(f"norm_{i}")(x)
         x = layers.ReLU(name=f"relu_{i}")(x)
     x = layers.Dense(_image_size(image_shape), activation="tanh", dtype="float32", name="pixels")(x)
     images = layers.Reshape(tuple(image_shape), dtype="float32", name="to_image")(x)

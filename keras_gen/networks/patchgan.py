@@ -12,11 +12,13 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from keras_gen.networks.normalization import synchronized_batch_norm
+
 
 def _norm(kind, name):
     if kind == "instance":
         return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
-    return layers.BatchNormalization(name=name)
+    return synchronized_batch_norm(name)
 
 
 def patchgan_discriminator(image_shape, *, condition_channels=0, base_filters=64, num_layers=3,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from keras_gen.networks.normalization import synchronized_batch_norm
+
 
 def num_downsamples(image_shape, max_downs=8):
     """Stride-2 levels a side can take: 28 -> 2 (28, 14, 7), 32 -> 5, 64 -> 6, 256 -> 8."""
@@ -42,13 +44,13 @@ def unet_generator(image_shape, out_channels=None, *, base_filters=64, max_filte
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 4, strides=2, padding="same", use_bias=False, name=f"down_{i}")(x)
         if i > 0:
-            x = layers.BatchNormalization(name=f"down_{i}_norm")(x)
+            x = synchronized_batch_norm(f"down_{i}_norm")(x)
         x = layers.LeakyReLU(0.2, name=f"down_{i}_leaky")(x)
         skips.append(x)
     skips = skips[:-1][::-1]
     for i, (f, skip) in enumerate(zip(filters[:-1][::-1], skips)):
         x = layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False, name=f"up_{i}")(x)
-        x = layers.BatchNormalization(name=f"up_{i}_norm")(x)
+        x = synchronized_batch_norm(f"up_{i}_norm")(x)
         if dropout and i < dropout_layers:
             x = layers.Dropout(dropout, name=f"up_{i}_dropout")(x)
         x = layers.ReLU(name=f"up_{i}_relu")(x)

@@ -38,6 +38,61 @@ def reduce_loss(value):
     return tf.nn.compute_average_loss(value)
 
 
+def global_batch_mean(values):
+    """Mean over axis 0 of `values` across the whole global batch, on every replica.
+
+    A batch statistic inside a loss (the sparse autoencoder's mean activation) must be the
+    statistic of the global batch for a data-parallel step to equal a one-device step, so
+    replicas all-reduce their sums and counts (the all-reduce passes gradients back too).
+
+    Example:
+    >>> float(global_batch_mean(tf.constant([[1.0], [3.0]]))[0])
+    2.0
+    """
+    values = tf.cast(values, tf.float32)
+    total = tf.reduce_sum(values, axis=0)
+    count = tf.cast(tf.shape(values)[0], tf.float32)
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        total, count = context.all_reduce(tf.distribute.ReduceOp.SUM, [total, count])
+    return total / count
+
+
+def run_when(condition, step, *args):
+    """Run `step(*args)` (which applies gradients) only where the boolean `condition` holds.
+
+    One device: a plain `tf.cond`. Under a multi-replica `tf.distribute` strategy an optimizer
+    step inside a replica-context `tf.cond` is not allowed (it holds a `merge_call`), so the
+    condition is taken in cross-replica context and the step runs for each replica there, as
+    Keras's LossScaleOptimizer does. `condition` must be the same on every replica.
+    """
+    context = tf.distribute.get_replica_context()
+    if (context is None or context.num_replicas_in_sync == 1
+            or tf.__internal__.distribute.strategy_supports_no_merge_call()):
+        tf.cond(condition, lambda: step(*args), lambda: None)
+        return
+
+    def cross_replica(distribution, condition, *args):
+        flag = distribution.experimental_local_results(condition)[0]
+        tf.cond(flag, lambda: distribution.extended.call_for_each_replica(step, args=args),
+                lambda: None)
+
+    context.merge_call(cross_replica, args=(condition, *args))
+
+
+def warmed_up_decay(decay, steps):
+    """EMA decay with the usual warm-up, `min(decay, (1 + n) / (10 + n))` after n updates, so
+    early averages are not dominated by the random initial weights (0.999 ** 1000 is still
+    0.37).
+
+    Example:
+    >>> round(float(warmed_up_decay(0.999, 0)), 3), round(float(warmed_up_decay(0.999, 10 ** 6)), 3)
+    (0.1, 0.999)
+    """
+    steps = tf.cast(steps, tf.float32)
+    return tf.minimum(tf.cast(decay, tf.float32), (1.0 + steps) / (10.0 + steps))
+
+
 def update_moving_average(average_model, model, decay):
     """Move every weight of `average_model` towards the same weight of `model` (an EMA copy)."""
     for average, current in zip(average_model.weights, model.weights):
@@ -228,12 +283,36 @@ class GenerativeModel(keras.Model):
         gradients = tape.gradient(scaled_loss, variables)
         self.get_optimizer(slot).apply_gradients(zip(gradients, variables))
 
+    def optimize_when(self, condition, slot, tape, scaled_loss, variables, after=None):
+        """`optimize(slot, ...)` (then `after()`) only on steps where `condition` holds.
+
+        Under several replicas the gradients are taken on every step (outside the condition,
+        which `tf.distribute` requires); on one device only when the step runs.
+        """
+        def step(gradients=None):
+            if gradients is None:
+                gradients = tape.gradient(scaled_loss, variables)
+            self.get_optimizer(slot).apply_gradients(zip(gradients, variables))
+            if after is not None:
+                after()
+
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            run_when(condition, step, tape.gradient(scaled_loss, variables))
+        else:
+            run_when(condition, step)
+
     def update_trackers(self, losses):
         """Record each named loss (replica batch mean) and return every tracker's value."""
         for name, value in losses.items():
             if name in self.trackers:
                 self.trackers[name].update_state(_replica_mean(value))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces multi-worker step outputs with a MEAN along axis 0, which a scalar
+            # lacks: hand it one-element vectors (the reduction returns scalars).
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def train_step(self, data):
         main_loss = self.loss_names[0]
