@@ -53,7 +53,7 @@ def denoising_ae_mnist(epochs):
     return model, history, "A dense denoising autoencoder (Gaussian noise, stddev 0.3) for 28x28 digits."
 
 
-PRESETS = {"vae_mnist": (vae_mnist, 30), "cgan_mnist": (cgan_mnist, 20),
+PRESETS = {"vae_mnist": (vae_mnist, 30), "cgan_mnist": (cgan_mnist, 40),
            "denoising_ae_mnist": (denoising_ae_mnist, 20)}
 
 

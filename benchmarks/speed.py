@@ -1,0 +1,254 @@
+"""How fast does each family train and generate, and how close to the machine's limit?
+
+In one run on one machine:
+- the machine's peak float32 matmul GFLOP/s (a 2048x2048 matmul in a tf.function);
+- the tf.data pipeline alone (mnist_5k, batch 64): images/s, to show it never starves a model;
+- for each family, training images/s through `model.fit` (keras_gen defaults: no XLA on CPU),
+  and with `jit_compile=True`; FLOPs per training step counted from the step's graph by
+  TensorFlow's profiler, so achieved GFLOP/s and the share of the matmul peak;
+- beside it, where one is written (benchmarks/reference_models.py), a keras.io-style reference
+  on the same networks, measured alternately with keras_gen's model; the ratio is keras_gen /
+  reference. WGAN-GP images/s count critic updates x batch for both (keras.io's version loops
+  its 5 critic steps over one batch);
+- sampling images/s at batch 256: keras_gen's `generate` / `reconstruct` beside the keras.io way
+  (an eager call of the generator or decoder).
+
+    python benchmarks/speed.py                    # every family
+    python benchmarks/speed.py --families vae,dcgan --steps 20
+
+Writes benchmarks/results/speed.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_gen import data  # noqa: E402
+from keras_gen.data import paired  # noqa: E402
+from keras_gen.models import FAMILIES  # noqa: E402
+from reference_models import (  # noqa: E402
+    ReferenceAutoEncoder,
+    ReferenceConditionalGAN,
+    ReferenceDCGAN,
+    ReferenceVAE,
+    ReferenceWGANGP,
+)
+from reporting import write_results  # noqa: E402
+
+BATCH = 64
+# Families at the sizes the README uses, on 28x28 digits.
+FAMILY_ARGS = {
+    "vae": dict(latent_dim=16), "beta_vae": dict(latent_dim=16, beta=4.0),
+    "cvae": dict(latent_dim=16, num_classes=10), "dbvae": dict(latent_dim=8),
+    "autoencoder": dict(latent_dim=32, units=(256,)), "stacked_ae": dict(units=(256, 128), latent_dim=32),
+    "sparse_ae": dict(latent_dim=128, units=(256,)), "denoising_ae": dict(latent_dim=64, units=(256,)),
+    "gan": dict(latent_dim=64, units=(256, 512)), "dcgan": dict(latent_dim=100),
+    "cgan": dict(architecture="dcgan", latent_dim=100, num_classes=10),
+    "wgan_gp": dict(latent_dim=100), "pix2pix": dict(base_filters=32),
+    "cyclegan": dict(base_filters=32, num_blocks=4), "pixelcnn": dict(filters=32, gated=True),
+    "diffusion": dict(base_filters=32),
+}
+CRITIC_STEPS = 5
+
+
+def training_data(name, family):
+    """An endless, cached batch pipeline of what `name` trains on."""
+    x, y = data.load_arrays("mnist_5k", "train")
+    if getattr(family, "value_range", (0.0, 1.0)) == (-1.0, 1.0):
+        x = x * 2.0 - 1.0
+    if name == "dbvae":
+        ds = tf.data.Dataset.from_tensor_slices((x, (y == 7).astype("float32")))
+    elif getattr(family, "needs_labels", False):
+        ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32")))
+    elif name in ("pix2pix", "cyclegan"):
+        edges = paired.sobel_edges(x[:, :, :, :] * 0.5 + 0.5) * 2.0 - 1.0
+        ds = tf.data.Dataset.from_tensor_slices((edges.astype("float32"), x))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(x)
+    return ds.cache().repeat().batch(BATCH, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def reference_for(name, model):
+    """A compiled keras.io-style model on `model`'s networks, or None."""
+    adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
+    if name == "vae":
+        ref = ReferenceVAE(model.encoder, model.decoder)
+        ref.compile(optimizer=keras.optimizers.Adam(1e-3))
+    elif name == "autoencoder":
+        ref = ReferenceAutoEncoder(model.encoder, model.decoder)
+        ref.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    elif name == "dcgan":
+        ref = ReferenceDCGAN(model.generator, model.discriminator, model.latent_dim)
+        ref.compile(d_optimizer=adam(), g_optimizer=adam())
+    elif name == "cgan":
+        ref = ReferenceConditionalGAN(model.generator, model.discriminator, model.latent_dim,
+                                      model.num_classes)
+        ref.compile(d_optimizer=adam(), g_optimizer=adam())
+    elif name == "wgan_gp":
+        ref = ReferenceWGANGP(model.generator, model.discriminator, model.latent_dim, d_steps=CRITIC_STEPS)
+        ref.compile(d_optimizer=keras.optimizers.Adam(1e-4, 0.5, 0.9),
+                    g_optimizer=keras.optimizers.Adam(1e-4, 0.5, 0.9))
+    else:
+        return None
+    return ref
+
+
+def fit_rate(model, dataset, steps, fit_kwargs=None):
+    start = time.perf_counter()
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, **(fit_kwargs or {}))
+    return steps / (time.perf_counter() - start)
+
+
+def train_step_flops(model, dataset):
+    """Float operations of one `train_step` on one batch, from the traced graph."""
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    batch = next(iter(dataset))
+    specs = tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape, t.dtype), batch)
+    graph = tf.function(model.train_step).get_concrete_function(specs).graph
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return int(model_analyzer.profile(graph, options=options).total_float_ops)
+
+
+def peak_matmul_gflops(n=2048, repeats=10):
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    matmul = tf.function(lambda a, b: tf.matmul(a, b))
+    matmul(a, b).numpy()
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        best = max(best, 2.0 * n**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def pipeline_rate(batches=400):
+    dataset = data.load("mnist_5k", "train", batch_size=BATCH).repeat()
+    iterator = iter(dataset)
+    next(iterator)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    return batches * BATCH / (time.perf_counter() - start)
+
+
+def sampling_rates(name, model, reference, n=256, repeats=3):
+    """(keras_gen images/s, keras.io-way images/s) of generating or reconstructing n images."""
+    rng = np.random.default_rng(0)
+    x, _ = data.load_arrays("mnist_5k", "test")
+    if name in ("vae",):
+        z = rng.standard_normal((n, model.latent_dim)).astype("float32")
+        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        theirs = lambda: ops_sigmoid(model.decoder(z, training=False))  # noqa: E731
+    elif name in ("dcgan", "wgan_gp"):
+        z = rng.standard_normal((n, model.latent_dim)).astype("float32")
+        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        theirs = lambda: model.generator(z, training=False)  # noqa: E731
+    elif name == "cgan":
+        z = rng.standard_normal((n, model.latent_dim)).astype("float32")
+        one_hot = np.eye(model.num_classes, dtype="float32")[np.arange(n) % model.num_classes]
+        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        theirs = lambda: model.generator([z, one_hot], training=False)  # noqa: E731
+    elif name == "autoencoder":
+        ours = lambda: model.reconstruct(x[:n])  # noqa: E731
+        theirs = lambda: reference.predict(x[:n], verbose=0)  # noqa: E731
+    else:
+        return None
+    rates = {"keras_gen": 0.0, "reference": 0.0}
+    for _ in range(repeats + 1):  # the first round traces
+        for key, fn in (("keras_gen", ours), ("reference", theirs)):
+            start = time.perf_counter()
+            keras.ops.convert_to_numpy(fn())
+            rates[key] = max(rates[key], n / (time.perf_counter() - start))
+    return rates
+
+
+def ops_sigmoid(x):
+    return keras.ops.sigmoid(x)
+
+
+def measure_family(name, steps, repeats, peak):
+    family = FAMILIES[name]
+    keras.utils.set_random_seed(0)
+    model = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
+    model.compile(optimizer=model.default_optimizer())
+    dataset = training_data(name, family)
+    fit_rate(model, dataset, 3)  # trace and warm up
+    reference = reference_for(name, model)
+    # the tutorial autoencoder is a plain Keras model fitted on (x, x)
+    reference_data = dataset.map(lambda x: (x, x)) if name == "autoencoder" else dataset
+    if reference is not None:
+        fit_rate(reference, reference_data, 3)
+    ours, theirs = [], []
+    for _ in range(repeats):  # alternate, so both see the same machine state
+        ours.append(fit_rate(model, dataset, steps))
+        if reference is not None:
+            theirs.append(fit_rate(reference, reference_data, max(1, steps // (CRITIC_STEPS if name == "wgan_gp" else 1))))
+    record = {"train_images_per_s": round(max(ours) * BATCH, 1)}
+    flops = train_step_flops(model, dataset)
+    record["flops_per_step"] = flops
+    record["achieved_gflops"] = round(flops * max(ours) / 1e9, 2)
+    record["share_of_matmul_peak"] = round(flops * max(ours) / 1e9 / peak, 4)
+    if reference is not None:
+        critic_factor = CRITIC_STEPS if name == "wgan_gp" else 1
+        record["reference_train_images_per_s"] = round(max(theirs) * BATCH * critic_factor, 1)
+        record["speedup_vs_reference"] = round(record["train_images_per_s"]
+                                               / record["reference_train_images_per_s"], 3)
+    xla = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
+    xla.compile(optimizer=xla.default_optimizer(), jit_compile=True)
+    fit_rate(xla, dataset, 3)
+    record["xla_train_images_per_s"] = round(max(fit_rate(xla, dataset, steps) for _ in range(repeats)) * BATCH, 1)
+    record["xla_speedup"] = round(record["xla_train_images_per_s"] / record["train_images_per_s"], 3)
+    sampling = sampling_rates(name, model, reference)
+    if sampling:
+        record["sampling_images_per_s"] = round(sampling["keras_gen"], 1)
+        record["reference_sampling_images_per_s"] = round(sampling["reference"], 1)
+        record["sampling_speedup_vs_reference"] = round(sampling["keras_gen"] / sampling["reference"], 3)
+    return record
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", default=",".join(FAMILY_ARGS))
+    parser.add_argument("--steps", type=int, default=30, help="training steps per timed fit")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = parser.parse_args(argv)
+    peak = peak_matmul_gflops()
+    results = {"config": {k: v for k, v in vars(args).items() if k != "out"},
+               "peak_matmul_gflops": round(peak, 1),
+               "pipeline_images_per_s": round(pipeline_rate(), 1), "families": {}}
+    print("peak", results["peak_matmul_gflops"], "pipeline", results["pipeline_images_per_s"], flush=True)
+    for name in args.families.split(","):
+        results["families"][name] = measure_family(name, args.steps, args.repeats, peak)
+        print(name, results["families"][name], flush=True)
+    rows = [("machine peak matmul GFLOP/s (float32, 2048x2048)", results["peak_matmul_gflops"]),
+            ("tf.data pipeline alone, images/s (mnist_5k, batch 64)", results["pipeline_images_per_s"])]
+    for name, r in results["families"].items():
+        cell = (f"{r['train_images_per_s']} img/s, {r['achieved_gflops']} GFLOP/s "
+                f"({100 * r['share_of_matmul_peak']:.1f}% of peak); XLA x{r['xla_speedup']}")
+        if "speedup_vs_reference" in r:
+            cell += f"; vs keras.io-style x{r['speedup_vs_reference']}"
+        if "sampling_speedup_vs_reference" in r:
+            cell += f"; sampling {r['sampling_images_per_s']} img/s, x{r['sampling_speedup_vs_reference']}"
+        rows.append((f"{name} training", cell))
+    write_results(args.out, "speed", results, rows,
+                  command="python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]))
+    return results
+
+
+if __name__ == "__main__":
+    main()
