@@ -133,6 +133,16 @@ def make_strategy(name):
     return tf.distribute.get_strategy(), True, 0
 
 
+def read_backup_epoch(backup_dir):
+    """Epochs completed by an interrupted run whose BackupAndRestore folder is `backup_dir`."""
+    path = os.path.join(backup_dir, "training_metadata.json")
+    try:
+        with open(path) as handle:
+            return int(json.load(handle)["epoch"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def resolve_jit(choice):
     import tensorflow as tf
 
@@ -160,7 +170,7 @@ def main(argv=None):
     import keras
 
     from keras_gen.export import export
-    from keras_gen.callbacks import NonFiniteLossError, SampleGrid, StopOnNonFiniteLoss
+    from keras_gen.callbacks import EpochCheckpoint, NonFiniteLossError, SampleGrid, StopOnNonFiniteLoss
     from keras_gen.plots import plot_history
 
     keras.utils.set_random_seed(args.seed)
@@ -193,19 +203,26 @@ def main(argv=None):
         reference = reference[0] if isinstance(reference, tuple) else reference
         if getattr(model, "value_range", (0.0, 1.0)) == (-1.0, 1.0):
             reference = (reference + 1.0) / 2.0
+    backup_dir = os.path.join(out, "backup")
+    resumed_epoch = read_backup_epoch(backup_dir)
+    if resumed_epoch is None and os.path.exists(os.path.join(out, "history.csv")):
+        os.remove(os.path.join(out, "history.csv"))  # a fresh run; a resumed one appends
+    # Order matters for a kill at any moment: an epoch's checkpoint and history row are
+    # written before the backup that marks the epoch done (a kill in between re-runs it).
     callbacks = [
         StopOnNonFiniteLoss(),
-        keras.callbacks.BackupAndRestore(os.path.join(out, "backup"), save_freq="epoch",
-                                         delete_checkpoint=True),
         *prepared["callbacks"],
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(out, "checkpoints", "epoch_{epoch:03d}.weights.h5"), save_weights_only=True
-        ),
+        EpochCheckpoint(os.path.join(out, "checkpoints", "epoch_{epoch:03d}.weights.h5")),
         keras.callbacks.TensorBoard(os.path.join(out, "logs")),
-        keras.callbacks.CSVLogger(os.path.join(out, "history.csv")),
+        keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True),
         SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs"),
                    reference_images=reference),
+        keras.callbacks.BackupAndRestore(backup_dir, save_freq="epoch", delete_checkpoint=True,
+                                         double_checkpoint=True),
     ]
+    if resumed_epoch is not None:
+        print(f"resuming from the backup in {backup_dir}: {resumed_epoch} of {args.epochs} epochs done",
+              flush=True)
     if args.fid_every and test is not None and not getattr(model, "preview", None):
         from keras_gen.callbacks import FIDCallback
         from keras_gen.data import load_arrays
@@ -238,6 +255,7 @@ def main(argv=None):
     model.save(os.path.join(out, "model.keras"))
     final = {k: float(v[-1]) for k, v in history.history.items()}
     summary = {"family": args.family, "dataset": args.dataset, "epochs": args.epochs,
+               "resumed_from_epoch": resumed_epoch,
                "train_seconds": round(seconds, 1), "final_metrics": final, "run_dir": out}
     if not args.no_export and is_chief:
         path = export(

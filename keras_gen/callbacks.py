@@ -138,3 +138,29 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             raise NonFiniteLossError(
                 f"non-finite loss at epoch {self.epoch + 1}, step {int(batch) + 1} "
                 f"(global step {self.global_step}): {names}; training stopped")
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Save the weights after every epoch to `pattern.format(epoch=n)` (n from 1), atomically.
+
+    Each file is written under a temporary name and renamed, so a run killed while saving
+    leaves the earlier epochs' files whole and no half-written one.
+
+    Example:
+    >>> EpochCheckpoint("runs/vae/checkpoints/epoch_{epoch:03d}.weights.h5").pattern[-11:]
+    '.weights.h5'
+    """
+
+    def __init__(self, pattern):
+        super().__init__()
+        if not pattern.endswith(".weights.h5"):
+            raise ValueError(f"checkpoint files must end in .weights.h5, got {pattern!r}")
+        self.pattern = pattern
+
+    def on_epoch_end(self, epoch, logs=None):
+        path = self.pattern.format(epoch=epoch + 1)
+        folder, name = os.path.split(path)
+        os.makedirs(folder or ".", exist_ok=True)
+        staging = os.path.join(folder, f".partial-{name}")
+        self.model.save_weights(staging)
+        os.replace(staging, path)

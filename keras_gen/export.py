@@ -75,7 +75,7 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, (fn, input_signature) in endpoints.items():
-        archive.add_endpoint(name, fn, input_signature=input_signature)
+        archive.add_endpoint(name, with_input_checks(fn, input_signature), input_signature=input_signature)
 
     # A dot-prefixed sibling is ignored by TF Serving, and rename within a folder is atomic.
     staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=base_dir)
@@ -97,6 +97,32 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
     if models_config:
         write_models_config(os.path.dirname(os.path.abspath(base_dir)))
     return final
+
+
+def with_input_checks(fn, specs):
+    """`fn` behind assertions that each input has its spec's rank and non-batch shape and at
+    least one row.
+
+    A SavedModel signature only checks dtypes when called: a wrong rank or image size would
+    otherwise fail deep inside the network (or abort the process in a native kernel). The
+    network waits on the assertions, whose message names the input and the shape it needs.
+    """
+    def check(arg, spec):
+        dims = spec.shape[1:]
+        shape = tf.shape(arg)
+        wanted = ", ".join(["batch >= 1", *(str(d) for d in dims.as_list())])
+        ok = tf.logical_and(tf.equal(tf.size(shape), spec.shape.rank), shape[0] > 0)
+        if dims.rank and dims.is_fully_defined():
+            expected = tf.constant(dims.as_list(), tf.int32)
+            ok = tf.cond(ok, lambda: tf.reduce_all(tf.equal(shape[1:], expected)), lambda: ok)
+        assertion = tf.debugging.Assert(ok, [f"input {spec.name} must have shape ({wanted}); got", shape])
+        with tf.control_dependencies([assertion]):
+            return tf.identity(arg)
+
+    def checked(*args):
+        return fn(*[check(arg, spec) for arg, spec in zip(args, specs)])
+
+    return checked
 
 
 def write_models_config(root, base_path="/models"):

@@ -48,6 +48,10 @@ def as_image_array(x, name="x"):
         )
     if x.shape[0] == 0:
         raise ValueError(f"{name} holds no images (shape {x.shape})")
+    if x.shape[1] == 0 or x.shape[2] == 0:
+        raise ValueError(f"{name} has images of zero height or width (shape {x.shape})")
+    if x.dtype.kind not in "uifb":
+        raise ValueError(f"{name} must hold numbers (integers, floats or booleans), got dtype {x.dtype}")
     if x.shape[-1] not in (1, 2, 3, 4):
         raise ValueError(
             f"{name} must have 1 to 4 channels on its last axis; got shape {x.shape} "
@@ -114,8 +118,13 @@ def from_arrays(
     [(4, 8, 8, 1), (4,)]
     """
     x = as_image_array(x)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x holds NaN or infinite values")
     if source_max is None:
         source_max = 255.0 if (x.dtype == np.uint8 or float(np.max(x)) > 1.0) else 1.0
+    if float(np.min(x)) < 0 or float(np.max(x)) > source_max:
+        raise ValueError(f"x values must lie in [0, {source_max:g}] (uint8 or floats in [0, 1], or "
+                         f"pass source_max); got {np.min(x)}..{np.max(x)}")
     with_labels = (y is not None) if with_labels is None else with_labels
     if with_labels and y is None:
         raise ValueError("with_labels=True needs labels y")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -158,6 +159,42 @@ class GenerativeModel(keras.Model):
             yield
         finally:
             keras.mixed_precision.set_global_policy(previous)
+
+    # ------------------------------------------------------------------ input checks
+    def check_training_data(self, x, y=None):
+        """Raise a ValueError naming the problem when `fit` data cannot suit this model:
+        images of the wrong rank, size or channel count, or labels out of range."""
+        expected = getattr(self, "image_shape", None)
+        if expected is None or x is None:
+            return
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            first = spec[0] if isinstance(spec, (tuple, list)) else spec
+            actual = tuple(first.shape)
+            labels = None
+        else:
+            first = x[0] if isinstance(x, (tuple, list)) else x
+            actual = tuple(np.shape(first))
+            labels = y if y is not None else (x[1] if isinstance(x, (tuple, list)) and len(x) > 1 else None)
+        name = type(self).__name__
+        wanted = f"(batch, {', '.join(str(d) for d in expected)})"
+        if len(actual) != len(expected) + 1:
+            raise ValueError(f"{name} expects batches of images shaped {wanted}; the training data "
+                             f"has rank {len(actual)} (shape {actual})")
+        if any(a is not None and a != e for a, e in zip(actual[1:-1], expected[:-1])):
+            raise ValueError(f"{name} expects images of size {tuple(expected[:-1])}; the training "
+                             f"data has {tuple(actual[1:-1])} (resize it, or build the model with "
+                             f"image_shape={tuple(actual[1:])})")
+        if actual[-1] is not None and actual[-1] != expected[-1]:
+            raise ValueError(f"{name} expects {expected[-1]} channel(s); the training data has "
+                             f"{actual[-1]}")
+        if labels is not None and hasattr(self, "one_hot") and not isinstance(labels, tf.data.Dataset):
+            self.one_hot(np.asarray(labels))  # raises on labels out of range
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, after `check_training_data` (so bad data fails before training)."""
+        self.check_training_data(x, y)
+        return super().fit(x, y, *args, **kwargs)
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="adam", **kwargs):

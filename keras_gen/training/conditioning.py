@@ -31,4 +31,9 @@ class LabelConditioned:
                 raise ValueError(f"labels must be in [0, {self.num_classes}), got "
                                  f"{values.min()}..{values.max()}")
         labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+        if isinstance(labels, tf.Tensor) and not tf.executing_eagerly():
+            # traced (fit, SavedModel signatures): the same check as a graph assertion
+            message = f"labels must be in [0, {self.num_classes})"
+            tf.debugging.assert_non_negative(labels, message=message)
+            tf.debugging.assert_less(labels, tf.constant(self.num_classes, tf.int32), message=message)
         return ops.one_hot(labels, self.num_classes, dtype="float32")
