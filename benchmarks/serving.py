@@ -95,11 +95,12 @@ def main(argv=None):
                            "images_per_s_batch64": round(float(64 / np.median(seconds)), 1)}
         results["models"][name] = record
         print(name, record, flush=True)
-    rows = [("model (weights)", "SavedModel p50 / p99 ms, img/s @64 | model.predict | model(x)")]
+    rows = [("model (weights): each way as p50 / p99 ms at batch 1, images/s at batch 64",
+             "SavedModel signature; model.predict; model(x)")]
     for name, r in results["models"].items():
         cells = [f"{r[w]['p50_ms']} / {r[w]['p99_ms']} ms, {r[w]['images_per_s_batch64']}"
                  for w in ("saved_model", "model.predict", "model(x)")]
-        rows.append((f"{name} ({r['weights']})", " | ".join(cells)))
+        rows.append((f"{name} ({r['weights']})", "; ".join(cells)))
     write_results(args.out, "serving", results, rows,
                   command="python benchmarks/serving.py " + " ".join(argv or sys.argv[1:]))
     return results
