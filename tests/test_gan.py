@@ -113,9 +113,11 @@ def test_ema_generator_is_used_for_sampling(digits):
     assert any(isinstance(layer, keras.layers.SpectralNormalization) for layer in model.discriminator.layers)
     start = [w.numpy().copy() for w in model.generator.weights]
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    model.fit(x[:8], batch_size=8, epochs=1, verbose=0)  # one step: ema = 0.5 * start + 0.5 * new
+    model.fit(x[:8], batch_size=8, epochs=1, verbose=0)
+    # one step: the warmed-up decay is min(0.5, (1 + 1) / (10 + 1)) = 2 / 11
+    decay = 2.0 / 11.0
     for s, g, e in zip(start, model.generator.weights, model.ema_generator.weights):
-        np.testing.assert_allclose(e.numpy(), 0.5 * s + 0.5 * g.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(e.numpy(), decay * s + (1 - decay) * g.numpy(), rtol=1e-5, atol=1e-6)
     z = np.ones((2, 4), "float32")
     expected = (np.asarray(model.ema_generator(z)) + 1) / 2
     np.testing.assert_allclose(model.generate_from(z), np.clip(expected, 0, 1), atol=1e-6)
