@@ -143,11 +143,20 @@ def read_backup_epoch(backup_dir):
         return None
 
 
-def resolve_jit(choice):
+# Families whose training step measured faster with XLA than without on a CPU
+# (benchmarks/results/speed.md: 1.18x to 1.72x); every other family measured slower there
+# (0.2x to 0.87x). With a GPU, XLA is on for all (not measured here: no GPU was lent).
+XLA_FASTER_ON_CPU = ("autoencoder", "stacked_ae", "sparse_ae", "gan")
+
+
+def resolve_jit(choice, family_name, strategy_name="default"):
+    """`--jit-compile` as a bool: `auto` follows the measurements per device kind and family."""
     import tensorflow as tf
 
     if choice == "auto":
-        return bool(tf.config.list_physical_devices("GPU"))
+        if tf.config.list_physical_devices("GPU"):
+            return True
+        return family_name in XLA_FASTER_ON_CPU and strategy_name == "default"
     return choice == "on"
 
 
@@ -194,7 +203,7 @@ def main(argv=None):
             print(f"error: cannot build {args.family}: {err}", file=sys.stderr)
             return 2
         model.compile(optimizer=model.default_optimizer(args.learning_rate),
-                      jit_compile=resolve_jit(args.jit_compile),
+                      jit_compile=resolve_jit(args.jit_compile, args.family, args.strategy),
                       steps_per_execution=args.steps_per_execution)
     os.makedirs(out, exist_ok=True)
     reference = None
