@@ -38,11 +38,10 @@ def check_models_config(root, names):
 
 def check_export_root(root):
     """`(reports, problems)` for every model folder in `root`."""
-    from keras_gen.export import version_folders
+    from keras_gen.export import model_folders
     from keras_gen.serving import check_saved_model
 
-    names = sorted(n for n in os.listdir(root)
-                   if not n.startswith(".") and version_folders(os.path.join(root, n)))
+    names = model_folders(root)
     if not names:
         return [], [f"no model folders with versions under {root}"]
     reports = [check_saved_model(os.path.join(root, name)) for name in names]

@@ -29,6 +29,12 @@ def version_folders(base_dir):
     return sorted(int(name) for name in os.listdir(base_dir) if name.isdigit())
 
 
+def model_folders(root):
+    """Sorted names of the model folders in an export root: those holding a version folder."""
+    return sorted(name for name in os.listdir(root)
+                  if not name.startswith(".") and version_folders(os.path.join(root, name)))
+
+
 def next_version(base_dir):
     """The version a new export gets: one more than the highest present, or 1."""
     versions = version_folders(base_dir)
@@ -140,8 +146,7 @@ def write_models_config(root, base_path="/models"):
     >>> print(open(write_models_config(root)).read().strip().splitlines()[2])
         name: "vae"
     """
-    names = sorted(name for name in os.listdir(root)
-                   if not name.startswith(".") and version_folders(os.path.join(root, name)))
+    names = model_folders(root)
     lines = ["model_config_list {"]
     for name in names:
         lines += ["  config {", f'    name: "{name}"', f'    base_path: "{base_path.rstrip("/")}/{name}"',

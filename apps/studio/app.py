@@ -288,15 +288,12 @@ def _facts_from_shapes(shapes):
 
 
 def _model_folders(exported_dir):
-    from keras_gen.export import version_folders
+    """Model folders with version folders, and bare SavedModel folders."""
+    from keras_gen.export import model_folders
 
-    names = []
-    for name in sorted(os.listdir(exported_dir)):
-        path = os.path.join(exported_dir, name)
-        if not name.startswith(".") and os.path.isdir(path) and (
-                version_folders(path) or os.path.exists(os.path.join(path, "saved_model.pb"))):
-            names.append(name)
-    return names
+    bare = [name for name in os.listdir(exported_dir) if not name.startswith(".")
+            and os.path.exists(os.path.join(exported_dir, name, "saved_model.pb"))]
+    return sorted(set(model_folders(exported_dir)) | set(bare))
 
 
 def load_models(exported_dir, serving_url=None, model_names=None):
