@@ -2,8 +2,9 @@
 
 For GAN (MLP, non-saturating), DCGAN, conditional GAN and WGAN-GP, after a fixed number of
 epochs on the 4,000 training images: FID and KID (digit-classifier features) of 1,000 samples
-to the 1,000 test images, mode coverage of the predicted classes, and for the cGAN the class
-consistency (does the classifier see the requested digit). Then training throughput of
+to the 1,000 test images, mode coverage of the predicted classes, the share of samples the
+classifier puts in one class with probability >= 0.9 (beside that share for real test digits),
+and for the cGAN the class consistency (does the classifier see the requested digit). Then training throughput of
 keras_gen's DCGAN against a keras.io-style reference on the same networks (generator run twice
 per step), measured alternately in this run.
 
@@ -42,7 +43,17 @@ def build(name, args):
         return DCGAN(latent_dim=args.latent_dim, **ema)
     if name == "cgan":
         return ConditionalGAN(architecture="dcgan", latent_dim=args.latent_dim, num_classes=10, **ema)
-    return WGAN_GP(latent_dim=args.latent_dim, **ema)
+    return WGAN_GP(latent_dim=args.latent_dim, n_critic=args.wgan_n_critic, **ema)
+
+
+def optimizer_for(name, model, args):
+    """The model's default optimizer, or for WGAN-GP with `--wgan-learning-rates G,D` one
+    Adam(beta_1=0.5, beta_2=0.9) per network (two time-scale update rule)."""
+    if name != "wgan_gp" or not args.wgan_learning_rates:
+        return model.default_optimizer()
+    g_rate, d_rate = (float(v) for v in args.wgan_learning_rates.split(","))
+    return {"generator": keras.optimizers.Adam(g_rate, beta_1=0.5, beta_2=0.9),
+            "discriminator": keras.optimizers.Adam(d_rate, beta_1=0.5, beta_2=0.9)}
 
 
 def evaluate(model, extractor, test_features, num_samples):
@@ -51,6 +62,7 @@ def evaluate(model, extractor, test_features, num_samples):
     kid_mean, kid_std = metrics.kernel_distance_of_features(features, test_features)
     result = {"fid": round(metrics.frechet_distance_of_features(features, test_features), 3),
               "kid": round(kid_mean, 5), "kid_std": round(kid_std, 5),
+              "confident_share": round(metrics.confident_share(extractor.probabilities(images)), 4),
               **{k: round(v, 4) if isinstance(v, float) else v
                  for k, v in metrics.mode_coverage(predictions).items()}}
     if isinstance(model, ConditionalGAN):
@@ -75,6 +87,10 @@ def main(argv=None):
     parser.add_argument("--wgan-epochs", type=int, default=30)
     parser.add_argument("--mlp-epochs", type=int, default=100,
                         help="epochs of the MLP GAN (a step costs a tenth of a DCGAN step)")
+    parser.add_argument("--wgan-n-critic", type=int, default=5,
+                        help="critic steps per generator step (5 in the WGAN-GP paper)")
+    parser.add_argument("--wgan-learning-rates", default="",
+                        help="'G,D' Adam learning rates for WGAN-GP (default: 1e-4 for both)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--latent-dim", type=int, default=100)
     parser.add_argument("--samples", type=int, default=1000)
@@ -97,7 +113,8 @@ def main(argv=None):
     x_train, _ = data.load_arrays("mnist_5k", "train")
     results = {"config": vars(args), "models": {},
                "reference_points": {
-                   "train_split_vs_test_fid": round(metrics.frechet_distance_of_features(
+                   "test_confident_share": round(metrics.confident_share(extractor.probabilities(x_test)), 4),
+               "train_split_vs_test_fid": round(metrics.frechet_distance_of_features(
                        extractor.features(x_train[::4]), test_features), 3),
                    "uniform_noise_vs_test_fid": round(metrics.frechet_distance_of_features(
                        extractor.features(np.random.default_rng(0).uniform(size=(1000, 28, 28, 1))),
@@ -106,7 +123,7 @@ def main(argv=None):
     for name in args.models.split(","):
         keras.utils.set_random_seed(0)
         model = build(name, args)
-        model.compile(optimizer=model.default_optimizer())
+        model.compile(optimizer=optimizer_for(name, model, args))
         labels = isinstance(model, ConditionalGAN)
         train = data.load("mnist_5k", "train", batch_size=args.batch_size, value_range=(-1, 1),
                           with_labels=labels, drop_remainder=True)
@@ -117,6 +134,8 @@ def main(argv=None):
         entry, images = evaluate(model, extractor, test_features, args.samples)
         entry.update(epochs=epochs, train_seconds=round(seconds, 1),
                      ema_decay=getattr(model, "ema_decay", None))
+        if name == "wgan_gp":
+            entry.update(n_critic=model.n_critic, learning_rates=args.wgan_learning_rates or "1e-4,1e-4")
         results["models"][name] = entry
         save_image_grid(images[:100], os.path.join(figures, f"{name}_samples.png"), cols=10)
         print(name, entry, flush=True)
@@ -138,10 +157,13 @@ def main(argv=None):
         measure_speed(args, results)
     results["commands"] = command.split("; ")
 
-    rows = [(f"{name} ({entry['epochs']} epochs{', EMA' if entry.get('ema_decay') else ''}): FID / KID / classes covered / entropy",
-             f"{entry['fid']} / {entry['kid']} / {entry['classes_covered']} / {entry['entropy']}"
+    rows = [(f"{name} ({describe(entry)}): FID / KID / classes covered / entropy / confident",
+             f"{entry['fid']} / {entry['kid']} / {entry['classes_covered']} / {entry['entropy']} / "
+             f"{entry.get('confident_share', 'n/a')}"
              + (f"; class consistency {entry['class_consistency']}" if "class_consistency" in entry else ""))
             for name, entry in results["models"].items()]
+    rows.append(("share of real test digits the classifier puts in one class with p >= 0.9",
+                 results["reference_points"]["test_confident_share"]))
     rows.append(("FID train split vs test (floor) / uniform noise vs test",
                  f"{results['reference_points']['train_split_vs_test_fid']} / "
                  f"{results['reference_points']['uniform_noise_vs_test_fid']}"))
@@ -152,6 +174,16 @@ def main(argv=None):
         rows.append(("speed-up over the reference (same networks)", results["speedup_vs_reference"]))
     write_results(args.out, "gan_mnist", results, rows, command=command)
     return results
+
+
+def describe(entry):
+    """'60 epochs, EMA' (plus n_critic and G,D learning rates for WGAN-GP)."""
+    parts = [f"{entry['epochs']} epochs"]
+    if entry.get("ema_decay"):
+        parts.append("EMA")
+    if "n_critic" in entry:
+        parts.append(f"n_critic {entry['n_critic']}, lr G,D {entry['learning_rates']}")
+    return ", ".join(parts)
 
 
 def measure_speed(args, results):

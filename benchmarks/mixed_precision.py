@@ -6,6 +6,7 @@ loss was ever non-finite, the final loss scale of each float16 optimizer, and im
 
     python benchmarks/mixed_precision.py --steps 200
     python benchmarks/mixed_precision.py --families vae,dcgan --policies mixed_float16
+    python benchmarks/mixed_precision.py --policies mixed_float16 --batch-size 16 --merge
 
 Writes benchmarks/results/mixed_precision.{json,md}.
 """
@@ -13,6 +14,7 @@ Writes benchmarks/results/mixed_precision.{json,md}.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -41,7 +43,7 @@ class NonFiniteWatch(keras.callbacks.Callback):
             self.bad_steps += 1
 
 
-def run(name, policy, steps):
+def run(name, policy, steps, batch_size=BATCH):
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(0)
@@ -50,7 +52,7 @@ def run(name, policy, steps):
         model.compile(optimizer=model.default_optimizer())
         watch = NonFiniteWatch()
         start = time.perf_counter()
-        history = model.fit(training_data(name, family), steps_per_epoch=steps, epochs=1, verbose=0,
+        history = model.fit(training_data(name, family, batch_size), steps_per_epoch=steps, epochs=1, verbose=0,
                             callbacks=[watch])
         seconds = time.perf_counter() - start
         scales = {slot: float(opt.dynamic_scale.numpy()) for slot, opt in model.optimizers_by_name.items()
@@ -58,7 +60,7 @@ def run(name, policy, steps):
         final = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
         return {"final": final, "non_finite_steps": watch.bad_steps,
                 "all_final_finite": all(np.isfinite(v) for v in final.values()),
-                "loss_scales": scales, "images_per_s": round(steps * BATCH / seconds, 1)}
+                "loss_scales": scales, "images_per_s": round(steps * batch_size / seconds, 1)}
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
@@ -68,23 +70,42 @@ def main(argv=None):
     parser.add_argument("--families", default=",".join(FAMILY_ARGS))
     parser.add_argument("--policies", default="float32,mixed_float16,mixed_bfloat16")
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=BATCH,
+                        help="smaller batches make float16 affordable on a CPU without float16 kernels")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    parser.add_argument("--merge", action="store_true",
+                        help="keep an earlier results file's runs of other families or policies")
     args = parser.parse_args(argv)
     results = {"config": {k: v for k, v in vars(args).items() if k != "out"}, "runs": {}}
-    rows = []
+    command = "python benchmarks/mixed_precision.py " + " ".join(argv or sys.argv[1:])
     for name in args.families.split(","):
         results["runs"][name] = {}
-        cells = []
         for policy in args.policies.split(","):
-            record = run(name, policy, args.steps)
+            record = run(name, policy, args.steps, args.batch_size)
+            record.update(steps=args.steps, batch_size=args.batch_size)
             results["runs"][name][policy] = record
             print(name, policy, record, flush=True)
+    previous_path = os.path.join(args.out, "mixed_precision.json")
+    if args.merge and os.path.exists(previous_path):
+        with open(previous_path) as handle:
+            previous = json.load(handle)
+        for name, runs in previous.get("runs", {}).items():
+            for policy, record in runs.items():
+                record.setdefault("steps", previous["config"]["steps"])
+                record.setdefault("batch_size", previous["config"].get("batch_size", BATCH))
+                results["runs"].setdefault(name, {}).setdefault(policy, record)
+        command = "; ".join([*previous.get("commands", [previous.get("command", "")]), command])
+    results["commands"] = command.split("; ")
+    rows = []
+    for name, runs in results["runs"].items():
+        cells = []
+        for policy, record in runs.items():
             status = "ok" if record["all_final_finite"] and not record["non_finite_steps"] else \
                 f"{record['non_finite_steps']} non-finite steps"
-            cells.append(f"{policy}: {status}, {record['images_per_s']} img/s")
-        rows.append((f"{name} ({args.steps} steps)", "; ".join(cells)))
-    write_results(args.out, "mixed_precision", results, rows,
-                  command="python benchmarks/mixed_precision.py " + " ".join(argv or sys.argv[1:]))
+            cells.append(f"{policy} ({record['steps']} steps of {record['batch_size']}): {status}, "
+                         f"{record['images_per_s']} img/s")
+        rows.append((name, "; ".join(cells)))
+    write_results(args.out, "mixed_precision", results, rows, command=command)
     return results
 
 

@@ -16,11 +16,14 @@ from reference_dcgan import ReferenceDCGAN  # noqa: F401  (re-exported for speed
 
 
 class ReferenceVAE(keras.Model):
-    """keras.io's VAE: sample z, sum BCE over pixels, analytic KL, one tape."""
+    """keras.io's VAE: sample z, sum BCE over pixels, analytic KL, one tape. `beta` weighs the
+    KL term (beta-VAE); with `num_classes`, batches are `(images, labels)` and the one-hot
+    label is a second input of encoder and decoder (conditional VAE)."""
 
-    def __init__(self, encoder, decoder):
+    def __init__(self, encoder, decoder, beta=1.0, num_classes=None):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
+        self.beta, self.num_classes = beta, num_classes
         self.seed_generator = keras.random.SeedGenerator(1337)
         self.total_loss_tracker = keras.metrics.Mean(name="loss")
 
@@ -29,15 +32,22 @@ class ReferenceVAE(keras.Model):
         return [self.total_loss_tracker]
 
     def train_step(self, data):
+        if self.num_classes:
+            data, labels = data
+            one_hot = ops.one_hot(labels, self.num_classes)
+            encode = lambda x: self.encoder([x, one_hot])  # noqa: E731
+            decode = lambda z: self.decoder([z, one_hot])  # noqa: E731
+        else:
+            encode, decode = self.encoder, self.decoder
         with tf.GradientTape() as tape:
-            z_mean, z_log_var = self.encoder(data)
+            z_mean, z_log_var = encode(data)
             epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
             z = z_mean + ops.exp(0.5 * z_log_var) * epsilon
-            reconstruction = ops.sigmoid(self.decoder(z))
+            reconstruction = ops.sigmoid(decode(z))
             reconstruction_loss = ops.mean(ops.sum(
                 keras.losses.binary_crossentropy(data, reconstruction), axis=(1, 2)))
             kl_loss = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
-            total_loss = reconstruction_loss + ops.mean(ops.sum(kl_loss, axis=1))
+            total_loss = reconstruction_loss + self.beta * ops.mean(ops.sum(kl_loss, axis=1))
         grads = tape.gradient(total_loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         self.total_loss_tracker.update_state(total_loss)
@@ -146,3 +156,171 @@ class ReferenceWGANGP(keras.Model):
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         return {"d_loss": d_loss, "g_loss": g_loss}
+
+
+class ReferenceSparseAutoEncoder(ReferenceAutoEncoder):
+    """The tutorial autoencoder with the sparsity penalty added in `call` through `add_loss`:
+    `beta * KL(rho || mean activation of each code unit)`."""
+
+    def __init__(self, encoder, decoder, rho=0.05, beta=1.0):
+        super().__init__(encoder, decoder)
+        self.rho, self.beta = rho, beta
+
+    def call(self, x):
+        codes = self.encoder(x)
+        rho_hat = ops.clip(ops.mean(codes, axis=0), 1e-6, 1.0 - 1e-6)
+        kl = (self.rho * ops.log(self.rho / rho_hat)
+              + (1.0 - self.rho) * ops.log((1.0 - self.rho) / (1.0 - rho_hat)))
+        self.add_loss(self.beta * ops.sum(kl))
+        return ops.sigmoid(self.decoder(codes))
+
+
+class ReferenceDBVAE(keras.Model):
+    """The MIT 6.S191 DB-VAE lab's loss in one tape: sigmoid cross-entropy of the classifier
+    logit, plus (for positives only) the VAE loss with a mean-absolute reconstruction error
+    and a weighted KL term."""
+
+    def __init__(self, encoder, decoder, kl_weight=0.0005):
+        super().__init__()
+        self.encoder, self.decoder, self.kl_weight = encoder, decoder, kl_weight
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_logit, mu, logsigma = self.encoder(x)
+            y_logit = y_logit[:, 0]
+            z = mu + tf.exp(0.5 * logsigma) * keras.random.normal(tf.shape(mu), seed=self.seed_generator)
+            x_recon = tf.sigmoid(self.decoder(z))
+            latent_loss = 0.5 * tf.reduce_sum(tf.exp(logsigma) + tf.square(mu) - 1.0 - logsigma, axis=1)
+            reconstruction_loss = tf.reduce_mean(tf.abs(x - x_recon), axis=(1, 2, 3))
+            vae_loss = self.kl_weight * latent_loss + reconstruction_loss
+            classification_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=y_logit)
+            loss = tf.reduce_mean(classification_loss + tf.cast(tf.equal(y, 1.0), tf.float32) * vae_loss)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return {"total_loss": loss}
+
+
+class ReferencePix2Pix(keras.Model):
+    """The TensorFlow pix2pix tutorial's step: two tapes, BCE on PatchGAN logits, L1 * 100."""
+
+    def __init__(self, generator, discriminator, lambda_l1=100.0):
+        super().__init__()
+        self.generator, self.discriminator, self.lambda_l1 = generator, discriminator, lambda_l1
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.loss_object = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def train_step(self, data):
+        input_image, target = data
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            gen_output = self.generator(input_image, training=True)
+            disc_real_output = self.discriminator([input_image, target], training=True)
+            disc_generated_output = self.discriminator([input_image, gen_output], training=True)
+            gan_loss = self.loss_object(tf.ones_like(disc_generated_output), disc_generated_output)
+            gen_total_loss = gan_loss + self.lambda_l1 * tf.reduce_mean(tf.abs(target - gen_output))
+            disc_loss = (self.loss_object(tf.ones_like(disc_real_output), disc_real_output)
+                         + self.loss_object(tf.zeros_like(disc_generated_output), disc_generated_output))
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(gen_tape.gradient(gen_total_loss, g_vars), g_vars))
+        self.d_optimizer.apply_gradients(zip(disc_tape.gradient(disc_loss, d_vars), d_vars))
+        return {"gen_total_loss": gen_total_loss, "disc_loss": disc_loss}
+
+
+class ReferenceCycleGAN(keras.Model):
+    """The TensorFlow CycleGAN tutorial's step: one persistent tape, four optimizers, BCE
+    adversarial losses, cycle and identity L1 terms, no image history pool."""
+
+    def __init__(self, generator_g, generator_f, discriminator_x, discriminator_y, lambda_cycle=10.0):
+        super().__init__()
+        self.generator_g, self.generator_f = generator_g, generator_f
+        self.discriminator_x, self.discriminator_y = discriminator_x, discriminator_y
+        self.lambda_cycle = lambda_cycle
+
+    def compile(self, optimizer_factory, **kwargs):
+        super().compile(**kwargs)
+        self.optimizers_for = {name: optimizer_factory()
+                               for name in ("generator_g", "generator_f", "discriminator_x", "discriminator_y")}
+        self.loss_obj = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def discriminator_loss(self, real, generated):
+        return 0.5 * (self.loss_obj(tf.ones_like(real), real) + self.loss_obj(tf.zeros_like(generated), generated))
+
+    def generator_loss(self, generated):
+        return self.loss_obj(tf.ones_like(generated), generated)
+
+    def train_step(self, data):
+        real_x, real_y = data
+        with tf.GradientTape(persistent=True) as tape:
+            fake_y = self.generator_g(real_x, training=True)
+            cycled_x = self.generator_f(fake_y, training=True)
+            fake_x = self.generator_f(real_y, training=True)
+            cycled_y = self.generator_g(fake_x, training=True)
+            same_x = self.generator_f(real_x, training=True)
+            same_y = self.generator_g(real_y, training=True)
+            disc_real_x = self.discriminator_x(real_x, training=True)
+            disc_real_y = self.discriminator_y(real_y, training=True)
+            disc_fake_x = self.discriminator_x(fake_x, training=True)
+            disc_fake_y = self.discriminator_y(fake_y, training=True)
+            cycle = self.lambda_cycle * (tf.reduce_mean(tf.abs(real_x - cycled_x))
+                                         + tf.reduce_mean(tf.abs(real_y - cycled_y)))
+            identity_x = self.lambda_cycle * 0.5 * tf.reduce_mean(tf.abs(real_x - same_x))
+            identity_y = self.lambda_cycle * 0.5 * tf.reduce_mean(tf.abs(real_y - same_y))
+            losses = {
+                "generator_g": self.generator_loss(disc_fake_y) + cycle + identity_y,
+                "generator_f": self.generator_loss(disc_fake_x) + cycle + identity_x,
+                "discriminator_x": self.discriminator_loss(disc_real_x, disc_fake_x),
+                "discriminator_y": self.discriminator_loss(disc_real_y, disc_fake_y),
+            }
+        for name, loss in losses.items():
+            variables = getattr(self, name).trainable_variables
+            self.optimizers_for[name].apply_gradients(zip(tape.gradient(loss, variables), variables))
+        del tape
+        return losses
+
+
+class ReferencePixelCNN(keras.Model):
+    """keras.io's PixelCNN way: the network is a plain model compiled with a per-pixel
+    cross-entropy and fitted on `(scaled images, integer levels)`."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def call(self, x):
+        return self.network(x)
+
+
+class ReferenceDiffusion(keras.Model):
+    """keras.io's DDIM example step: continuous cosine-schedule times, noise prediction with a
+    mean-squared error, one tape, then a Python loop assigning each EMA weight."""
+
+    def __init__(self, network, ema_network, ema=0.999, timesteps=1000):
+        super().__init__()
+        self.network, self.ema_network = network, ema_network
+        self.ema, self.timesteps = ema, timesteps
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def diffusion_schedule(self, diffusion_times):
+        start_angle, end_angle = tf.acos(0.95), tf.acos(0.02)
+        angles = start_angle + diffusion_times * (end_angle - start_angle)
+        return tf.sin(angles), tf.cos(angles)  # noise rates, signal rates
+
+    def train_step(self, images):
+        batch = tf.shape(images)[0]
+        noises = keras.random.normal(tf.shape(images), seed=self.seed_generator)
+        diffusion_times = keras.random.uniform((batch, 1, 1, 1), seed=self.seed_generator)
+        noise_rates, signal_rates = self.diffusion_schedule(diffusion_times)
+        noisy_images = signal_rates * images + noise_rates * noises
+        t = tf.reshape(diffusion_times, (-1,)) * self.timesteps
+        with tf.GradientTape() as tape:
+            pred_noises = self.network([noisy_images, t], training=True)
+            noise_loss = tf.reduce_mean(tf.square(noises - pred_noises))
+        grads = tape.gradient(noise_loss, self.network.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.network.trainable_weights))
+        for weight, ema_weight in zip(self.network.weights, self.ema_network.weights):
+            ema_weight.assign(self.ema * ema_weight + (1 - self.ema) * weight)
+        return {"n_loss": noise_loss}

@@ -10,8 +10,9 @@ In one run on one machine:
   on the same networks, measured alternately with keras_gen's model; the ratio is keras_gen /
   reference. WGAN-GP images/s count critic updates x batch for both (keras.io's version loops
   its 5 critic steps over one batch);
-- sampling images/s at batch 256: keras_gen's `generate` / `reconstruct` beside the keras.io way
-  (an eager call of the generator or decoder).
+- inference images/s at batch 256: keras_gen's `generate` / `reconstruct` / `translate` beside
+  the keras.io way (an eager call of the generator or decoder; keras.io's Python loops for
+  DDIM and, on 8 images, for PixelCNN's one `predict` per pixel).
 
     python benchmarks/speed.py                    # every family
     python benchmarks/speed.py --families vae,dcgan --steps 20
@@ -40,7 +41,13 @@ from keras_gen.models import FAMILIES  # noqa: E402
 from reference_models import (  # noqa: E402
     ReferenceAutoEncoder,
     ReferenceConditionalGAN,
+    ReferenceCycleGAN,
+    ReferenceDBVAE,
     ReferenceDCGAN,
+    ReferenceDiffusion,
+    ReferencePix2Pix,
+    ReferencePixelCNN,
+    ReferenceSparseAutoEncoder,
     ReferenceVAE,
     ReferenceWGANGP,
 )
@@ -62,7 +69,7 @@ FAMILY_ARGS = {
 CRITIC_STEPS = 5
 
 
-def training_data(name, family):
+def training_data(name, family, batch_size=BATCH):
     """An endless, cached batch pipeline of what `name` trains on."""
     x, y = data.load_arrays("mnist_5k", "train")
     if getattr(family, "value_range", (0.0, 1.0)) == (-1.0, 1.0):
@@ -76,19 +83,39 @@ def training_data(name, family):
         ds = tf.data.Dataset.from_tensor_slices((edges.astype("float32"), x))
     else:
         ds = tf.data.Dataset.from_tensor_slices(x)
-    return ds.cache().repeat().batch(BATCH, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    # mnist_5k is stored by class: shuffle once, so batches mix classes (DB-VAE needs 7s in them)
+    ds = ds.shuffle(len(x), seed=0, reshuffle_each_iteration=False)
+    return ds.cache().repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
 def reference_for(name, model):
-    """A compiled keras.io-style model on `model`'s networks, or None."""
-    adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
-    if name == "vae":
-        ref = ReferenceVAE(model.encoder, model.decoder)
-        ref.compile(optimizer=keras.optimizers.Adam(1e-3))
-    elif name == "autoencoder":
-        ref = ReferenceAutoEncoder(model.encoder, model.decoder)
-        ref.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    elif name == "dcgan":
+    """`(compiled keras.io-style model on model's networks, the data it trains on)`, or None.
+
+    The data is `training_data`'s pipeline, mapped where the tutorial fits a plain model on
+    `(inputs, targets)`: `(x, x)` for autoencoders, `(noisy x, x)` for the denoising one,
+    `(scaled x, levels)` for PixelCNN.
+    """
+    adam = lambda lr=2e-4, b1=0.5, b2=0.999: keras.optimizers.Adam(lr, beta_1=b1, beta_2=b2)  # noqa: E731
+    identity = lambda x: (x, x)  # noqa: E731
+    mapping = None
+    if name in ("vae", "beta_vae", "cvae"):
+        ref = ReferenceVAE(model.encoder, model.decoder, beta=model.beta,
+                           num_classes=getattr(model, "num_classes", None) if name == "cvae" else None)
+        ref.compile(optimizer=adam(1e-3, 0.9))
+    elif name in ("autoencoder", "stacked_ae", "sparse_ae", "denoising_ae"):
+        if name == "sparse_ae":
+            ref = ReferenceSparseAutoEncoder(model.encoder, model.decoder, rho=model.rho, beta=model.beta)
+        else:
+            ref = ReferenceAutoEncoder(model.encoder, model.decoder)
+        ref.compile(optimizer=adam(1e-3, 0.9), loss="mse")
+        mapping = identity
+        if name == "denoising_ae":  # the tutorial adds the noise to its inputs beforehand
+            stddev = model.stddev
+            mapping = lambda x: (tf.clip_by_value(x + stddev * tf.random.normal(tf.shape(x)), 0.0, 1.0), x)  # noqa: E731
+    elif name == "dbvae":
+        ref = ReferenceDBVAE(model.encoder, model.decoder)
+        ref.compile(optimizer=adam(1e-3, 0.9))
+    elif name in ("gan", "dcgan"):
         ref = ReferenceDCGAN(model.generator, model.discriminator, model.latent_dim)
         ref.compile(d_optimizer=adam(), g_optimizer=adam())
     elif name == "cgan":
@@ -97,11 +124,26 @@ def reference_for(name, model):
         ref.compile(d_optimizer=adam(), g_optimizer=adam())
     elif name == "wgan_gp":
         ref = ReferenceWGANGP(model.generator, model.discriminator, model.latent_dim, d_steps=CRITIC_STEPS)
-        ref.compile(d_optimizer=keras.optimizers.Adam(1e-4, 0.5, 0.9),
-                    g_optimizer=keras.optimizers.Adam(1e-4, 0.5, 0.9))
+        ref.compile(d_optimizer=adam(1e-4, 0.5, 0.9), g_optimizer=adam(1e-4, 0.5, 0.9))
+    elif name == "pix2pix":
+        ref = ReferencePix2Pix(model.generator, model.discriminator, lambda_l1=model.lambda_l1)
+        ref.compile(g_optimizer=adam(), d_optimizer=adam())
+    elif name == "cyclegan":
+        ref = ReferenceCycleGAN(model.generator_g, model.generator_f, model.discriminator_x,
+                                model.discriminator_y, lambda_cycle=model.lambda_cycle)
+        ref.compile(optimizer_factory=adam)
+    elif name == "pixelcnn":
+        ref = ReferencePixelCNN(model.network)
+        ref.compile(optimizer=adam(1e-3, 0.9),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        top = model.levels - 1
+        mapping = lambda x: (x * 2.0 - 1.0, tf.cast(tf.round(x * top), tf.int32))  # noqa: E731
+    elif name == "diffusion":
+        ref = ReferenceDiffusion(model.network, model.ema_network, timesteps=model.timesteps)
+        ref.compile(optimizer=adam(1e-3, 0.9))
     else:
         return None
-    return ref
+    return ref, mapping
 
 
 def fit_rate(model, dataset, steps, fit_kwargs=None):
@@ -145,26 +187,72 @@ def pipeline_rate(batches=400):
     return batches * BATCH / (time.perf_counter() - start)
 
 
+def keras_io_pixelcnn_sampling(network, n, levels, seed=0):
+    """keras.io's PixelCNN sampling: a Python loop over pixels, one `predict` per pixel."""
+    rng = np.random.default_rng(seed)
+    height, width, _ = network.input_shape[1:]
+    pixels = np.zeros((n, height, width, 1), "float32")
+    for row in range(height):
+        for col in range(width):
+            logits = network.predict(pixels * 2.0 - 1.0, verbose=0)[:, row, col, 0]
+            probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            probs /= probs.sum(axis=-1, keepdims=True)
+            choice = np.array([rng.choice(levels, p=p) for p in probs])
+            pixels[:, row, col, 0] = choice / (levels - 1)
+    return pixels
+
+
+def keras_io_ddim_sampling(model, n, steps=50, seed=0):
+    """keras.io's DDIM `reverse_diffusion`: a Python loop of eager EMA-network calls."""
+    alphas_cumprod = keras.ops.convert_to_numpy(model.alphas_cumprod)
+    times = np.linspace(model.timesteps - 1, 0, steps).round().astype("int32")
+    x = tf.random.stateless_normal((n, *model.image_shape), seed=(seed, 0))
+    for i, t in enumerate(times):
+        abar = float(alphas_cumprod[t])
+        noise = model.ema_network([x, tf.fill((n,), float(t))], training=False)
+        x0 = tf.clip_by_value((x - (1 - abar) ** 0.5 * noise) / abar ** 0.5, -1.0, 1.0)
+        next_abar = float(alphas_cumprod[times[i + 1]]) if i + 1 < steps else 1.0
+        x = next_abar ** 0.5 * x0 + (1 - next_abar) ** 0.5 * noise
+    return x * 0.5 + 0.5
+
+
 def sampling_rates(name, model, reference, n=256, repeats=3):
-    """(keras_gen images/s, keras.io-way images/s) of generating or reconstructing n images."""
+    """(keras_gen images/s, keras.io-way images/s) of generating, reconstructing or
+    translating n images (fewer for PixelCNN, whose keras.io way is one predict per pixel)."""
     rng = np.random.default_rng(0)
     x, _ = data.load_arrays("mnist_5k", "test")
-    if name in ("vae",):
-        z = rng.standard_normal((n, model.latent_dim)).astype("float32")
+    latent_dim = getattr(model, "latent_dim", None)
+    z = rng.standard_normal((n, latent_dim)).astype("float32") if latent_dim else None
+    if name in ("vae", "beta_vae"):
         ours = lambda: model.generate(n, seed=0)  # noqa: E731
         theirs = lambda: ops_sigmoid(model.decoder(z, training=False))  # noqa: E731
-    elif name in ("dcgan", "wgan_gp"):
-        z = rng.standard_normal((n, model.latent_dim)).astype("float32")
+    elif name == "cvae":
+        one_hot = np.eye(model.num_classes, dtype="float32")[np.arange(n) % model.num_classes]
+        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        theirs = lambda: ops_sigmoid(model.decoder([z, one_hot], training=False))  # noqa: E731
+    elif name in ("gan", "dcgan", "wgan_gp"):
         ours = lambda: model.generate(n, seed=0)  # noqa: E731
         theirs = lambda: model.generator(z, training=False)  # noqa: E731
     elif name == "cgan":
-        z = rng.standard_normal((n, model.latent_dim)).astype("float32")
         one_hot = np.eye(model.num_classes, dtype="float32")[np.arange(n) % model.num_classes]
         ours = lambda: model.generate(n, seed=0)  # noqa: E731
         theirs = lambda: model.generator([z, one_hot], training=False)  # noqa: E731
-    elif name == "autoencoder":
+    elif name in ("autoencoder", "stacked_ae", "sparse_ae", "denoising_ae"):
         ours = lambda: model.reconstruct(x[:n])  # noqa: E731
         theirs = lambda: reference.predict(x[:n], verbose=0)  # noqa: E731
+    elif name in ("pix2pix", "cyclegan"):
+        edges = (paired.sobel_edges(x[:n]) * 2.0 - 1.0).astype("float32")
+        generator = model.generator if name == "pix2pix" else model.generator_g
+        ours = lambda: model.translate(edges)  # noqa: E731
+        # the tutorials' generate_images: pix2pix calls the generator with training=True
+        theirs = lambda: generator(edges, training=name == "pix2pix")  # noqa: E731
+    elif name == "pixelcnn":
+        n, repeats = 8, 1
+        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        theirs = lambda: keras_io_pixelcnn_sampling(model.network, n, model.levels)  # noqa: E731
+    elif name == "diffusion":
+        ours = lambda: model.generate(n, seed=0)  # noqa: E731  (DDIM, 50 steps)
+        theirs = lambda: keras_io_ddim_sampling(model, n, steps=50)  # noqa: E731
     else:
         return None
     rates = {"keras_gen": 0.0, "reference": 0.0}
@@ -187,9 +275,8 @@ def measure_family(name, steps, repeats, peak):
     model.compile(optimizer=model.default_optimizer())
     dataset = training_data(name, family)
     fit_rate(model, dataset, 3)  # trace and warm up
-    reference = reference_for(name, model)
-    # the tutorial autoencoder is a plain Keras model fitted on (x, x)
-    reference_data = dataset.map(lambda x: (x, x)) if name == "autoencoder" else dataset
+    reference, mapping = reference_for(name, model) or (None, None)
+    reference_data = dataset.map(mapping) if mapping else dataset
     if reference is not None:
         fit_rate(reference, reference_data, 3)
     ours, theirs = [], []

@@ -52,6 +52,26 @@ def test_mode_coverage_and_class_consistency():
     assert metrics.class_consistency([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
 
 
+def test_confident_share_counts_confident_images():
+    probabilities = np.array([[0.95, 0.05], [0.5, 0.5], [0.1, 0.9], [0.2, 0.8]])
+    assert metrics.confident_share(probabilities) == 0.5
+    assert metrics.confident_share(probabilities, threshold=0.8) == 0.75
+
+
+def test_confident_share_is_high_on_digits_and_low_on_blurred_mixtures():
+    extractor = metrics.DigitFeatures()
+    x_test, y_test = data.load_arrays("mnist_5k", "test")
+    probabilities = extractor.probabilities(x_test[:500])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    assert np.array_equal(probabilities.argmax(axis=1), extractor.predict(x_test[:500]))
+    real = metrics.confident_share(probabilities)
+    # overlays of two digits of different classes are not one digit
+    order = np.argsort(y_test[:500], kind="stable")
+    mixed = 0.5 * (x_test[:500][order] + x_test[:500][order[::-1]])
+    blended = metrics.confident_share(extractor.probabilities(mixed))
+    assert real > 0.9 and blended < real - 0.2, (real, blended)
+
+
 def test_shipped_classifier_recognises_test_digits_and_separates_fid():
     extractor = metrics.DigitFeatures()
     x_test, y_test = data.load_arrays("mnist_5k", "test")

@@ -1,7 +1,8 @@
-"""Evaluation: FID / KID on the project's digit-classifier features, class consistency, mode coverage."""
+"""Evaluation: FID / KID on the project's digit-classifier features, class consistency, mode
+coverage, and the share of confidently classified samples."""
 
 from keras_gen.metrics.classifier import DigitFeatures, digit_classifier, to_classifier_input
-from keras_gen.metrics.coverage import class_consistency, class_histogram, mode_coverage
+from keras_gen.metrics.coverage import class_consistency, class_histogram, confident_share, mode_coverage
 from keras_gen.metrics.fid import (
     feature_statistics,
     fid,
@@ -16,6 +17,7 @@ __all__ = [
     "DigitFeatures",
     "class_consistency",
     "class_histogram",
+    "confident_share",
     "digit_classifier",
     "feature_statistics",
     "fid",

@@ -90,3 +90,10 @@ class DigitFeatures:
     def features_and_predictions(self, images):
         features, logits = self._run(images)
         return features, np.argmax(logits, axis=-1)
+
+    def probabilities(self, images):
+        """`(n, 10)` class probabilities (softmax of the logits)."""
+        logits = self._run(images)[1]
+        logits = logits - logits.max(axis=-1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=-1, keepdims=True)

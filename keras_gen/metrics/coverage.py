@@ -34,3 +34,17 @@ def class_consistency(requested, predicted):
     """Share of generated images whose predicted class is the requested one."""
     requested, predicted = np.asarray(requested).reshape(-1), np.asarray(predicted).reshape(-1)
     return float(np.mean(requested == predicted))
+
+
+def confident_share(probabilities, threshold=0.9):
+    """Share of images the classifier puts in one class with probability >= `threshold`.
+
+    A rough "recognisable digit" rate for generated images: ambiguous scribbles spread their
+    probability over several classes. Compare with the same figure on real images.
+
+    Example:
+    >>> confident_share([[0.95, 0.05], [0.5, 0.5]])
+    0.5
+    """
+    probabilities = np.asarray(probabilities, np.float64)
+    return float(np.mean(probabilities.max(axis=-1) >= threshold))
