@@ -58,11 +58,12 @@ def optimizer_for(name, model, args):
 
 def evaluate(model, extractor, test_features, num_samples):
     images = model.generate(num_samples, seed=123)
-    features, predictions = extractor.features_and_predictions(images)
+    features, probabilities = extractor.features_and_probabilities(images)  # one classifier pass
+    predictions = probabilities.argmax(axis=-1)
     kid_mean, kid_std = metrics.kernel_distance_of_features(features, test_features)
     result = {"fid": round(metrics.frechet_distance_of_features(features, test_features), 3),
               "kid": round(kid_mean, 5), "kid_std": round(kid_std, 5),
-              "confident_share": round(metrics.confident_share(extractor.probabilities(images)), 4),
+              "confident_share": round(metrics.confident_share(probabilities), 4),
               **{k: round(v, 4) if isinstance(v, float) else v
                  for k, v in metrics.mode_coverage(predictions).items()}}
     if isinstance(model, ConditionalGAN):

@@ -91,9 +91,12 @@ class DigitFeatures:
         features, logits = self._run(images)
         return features, np.argmax(logits, axis=-1)
 
+    def features_and_probabilities(self, images):
+        """Features and `(n, 10)` class probabilities (softmax of the logits), in one pass."""
+        features, logits = self._run(images)
+        exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return features, exp / exp.sum(axis=-1, keepdims=True)
+
     def probabilities(self, images):
-        """`(n, 10)` class probabilities (softmax of the logits)."""
-        logits = self._run(images)[1]
-        logits = logits - logits.max(axis=-1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=-1, keepdims=True)
+        """`(n, 10)` class probabilities."""
+        return self.features_and_probabilities(images)[1]
