@@ -143,9 +143,9 @@ def read_backup_epoch(backup_dir):
         return None
 
 
-# Families whose training step measured faster with XLA than without on a CPU
-# (benchmarks/results/speed.md: 1.18x to 1.72x); every other family measured slower there
-# (0.2x to 0.87x). With a GPU, XLA is on for all (not measured here: no GPU was lent).
+# Families whose training step measured faster with XLA than without on a CPU in both
+# benchmarks/speed.py runs (1.07x to 1.72x). The others measured slower in at least one run
+# (0.19x to 0.94x; cVAE 0.86x, then 1.22x). With a GPU, XLA is on for all (not measured here).
 XLA_FASTER_ON_CPU = ("autoencoder", "stacked_ae", "sparse_ae", "gan")
 
 
