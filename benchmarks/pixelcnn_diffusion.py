@@ -79,6 +79,8 @@ def main(argv=None):
                         help="keep an earlier results file's entry for the model not run now")
     parser.add_argument("--diffusion-epochs", type=int, default=30)
     parser.add_argument("--diffusion-filters", type=int, default=32)
+    parser.add_argument("--precision", default="float32",
+                        help="training policy: float32 or mixed_bfloat16 (this CPU has AMX bfloat16)")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--timing-batch", type=int, default=16)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
@@ -87,6 +89,7 @@ def main(argv=None):
     extractor = metrics.DigitFeatures()
     x_test, _ = data.load_arrays("mnist_5k", "test")
     test_features = extractor.features(x_test)
+    keras.mixed_precision.set_global_policy(args.precision)  # the models only; the extractor stays float32
     results = {"config": vars(args)}
 
     if "pixelcnn" in args.models.split(","):
@@ -95,7 +98,7 @@ def main(argv=None):
                             num_blocks=args.pixelcnn_blocks, gated=True)
         pixelcnn.compile(optimizer=keras.optimizers.Adam(1e-3))
         start = time.time()
-        pixelcnn.fit(data.load("mnist_5k", "train", batch_size=64), epochs=args.pixelcnn_epochs, verbose=0)
+        pixelcnn.fit(data.load("mnist_5k", "train", batch_size=64), epochs=args.pixelcnn_epochs, verbose=2)
         train_seconds = time.time() - start
         bits = np.concatenate([np.asarray(pixelcnn.log_prob(x_test[i : i + 250])) for i in range(0, 1000, 250)])
         samples = np.concatenate([pixelcnn.generate(50, seed=s) for s in range(0, args.samples, 50)])
@@ -105,7 +108,7 @@ def main(argv=None):
                         os.path.join(figures, "pixelcnn_inpainting.png"), cols=10)
         rows_above, left, right = receptive_field(pixelcnn.network, (28, 28, 1))
         results["pixelcnn"] = {
-            "epochs": args.pixelcnn_epochs, "blocks": args.pixelcnn_blocks,
+            "epochs": args.pixelcnn_epochs, "blocks": args.pixelcnn_blocks, "precision": args.precision,
             "receptive_rows_above": rows_above, "receptive_columns": [left, right],
             "train_seconds": round(train_seconds, 1), "test_bits_per_dim": round(float(bits.mean()), 4),
             **sample_quality(samples, extractor, test_features),
@@ -119,12 +122,12 @@ def main(argv=None):
         diffusion.compile(optimizer=diffusion.default_optimizer(1e-3))
         start = time.time()
         diffusion.fit(data.load("mnist_5k", "train", batch_size=64, value_range=(-1, 1)),
-                      epochs=args.diffusion_epochs, verbose=0)
+                      epochs=args.diffusion_epochs, verbose=2)
         train_seconds = time.time() - start
         samples = np.concatenate([diffusion.generate(100, seed=s) for s in range(0, args.samples, 100)])
         save_image_grid(samples[:100], os.path.join(figures, "diffusion_ddim50_samples.png"), cols=10)
         results["diffusion"] = {
-            "epochs": args.diffusion_epochs, "train_seconds": round(train_seconds, 1),
+            "epochs": args.diffusion_epochs, "precision": args.precision, "train_seconds": round(train_seconds, 1),
             "ddim_50": sample_quality(samples, extractor, test_features),
             "seconds_per_sample_ddim_50": round(seconds_per_image(
                 lambda n: diffusion.sample(n, seed=1, steps=50), args.timing_batch), 4),

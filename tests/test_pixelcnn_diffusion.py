@@ -11,6 +11,7 @@ from keras_gen import data, export
 from keras_gen.models.diffusion import DiffusionModel, beta_schedule
 from keras_gen.models.pixelcnn import PixelCNN
 from keras_gen.networks.masked import causal_mask
+from keras_gen.networks.unet import SinusoidalEmbedding
 from model_checks import check_config_round_trip, check_keras_file_round_trip, run_saved_model_without_keras
 
 
@@ -67,6 +68,20 @@ def test_forward_noising_matches_the_closed_form():
     for sample in (x, one_shot):
         assert sample.mean() == pytest.approx(np.sqrt(abar) * 0.7, abs=0.01)
         assert sample.std() == pytest.approx(np.sqrt(1 - abar), abs=0.01)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_timestep_embedding_keeps_float32_under_mixed_policies(policy):
+    # bfloat16 holds 999 as 1000 and float16's sin of large angles is coarse: the embedding
+    # must see the exact timestep, or neighbouring noise levels get the same conditioning.
+    keras.mixed_precision.set_global_policy(policy)
+    embedding = SinusoidalEmbedding(32)
+    t = np.array([997.0, 998.0, 999.0], "float32")
+    keras.mixed_precision.set_global_policy("float32")
+    exact = SinusoidalEmbedding(32)(t).numpy()
+    mixed = np.asarray(embedding(t), "float32")
+    np.testing.assert_allclose(mixed, exact, atol=1e-5)
+    assert len({tuple(row) for row in mixed}) == 3
 
 
 def test_ddim_with_eta_one_on_every_step_is_ddpm():

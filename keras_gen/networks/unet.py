@@ -62,10 +62,14 @@ def unet_generator(image_shape, out_channels=None, *, base_filters=64, max_filte
 
 @keras.saving.register_keras_serializable(package="keras_gen")
 class SinusoidalEmbedding(layers.Layer):
-    """Sinusoidal embedding of diffusion timesteps `(batch,)` -> `(batch, dim)` (Vaswani et al.)."""
+    """Sinusoidal embedding of diffusion timesteps `(batch,)` -> `(batch, dim)` (Vaswani et al.).
+
+    Computed in float32 under any policy: a bfloat16 timestep would round 999 to 1000.
+    """
 
     def __init__(self, dim, max_period=10000.0, **kwargs):
         super().__init__(**kwargs)
+        self.autocast = False  # take the timesteps as given (float32), never the policy's dtype
         self.dim, self.max_period = int(dim), float(max_period)
 
     def call(self, t):
