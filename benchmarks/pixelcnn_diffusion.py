@@ -31,19 +31,22 @@ import numpy as np  # noqa: E402
 
 from keras_gen import data, metrics  # noqa: E402
 from keras_gen.models import DiffusionModel, PixelCNN  # noqa: E402
+from keras_gen.networks.masked import receptive_field  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
 from reporting import write_results  # noqa: E402
 
 
 def sample_quality(images, extractor, test_features):
-    features, predictions = extractor.features_and_predictions(images)
+    features, probabilities = extractor.features_and_probabilities(images)
+    predictions = probabilities.argmax(axis=-1)
     kid_mean, kid_std = metrics.kernel_distance_of_features(features, test_features,
                                                             subset_size=min(500, len(images)))
     coverage = metrics.mode_coverage(predictions)
     return {"samples": len(images),
             "fid": round(metrics.frechet_distance_of_features(features, test_features), 3),
             "kid": round(kid_mean, 5), "kid_std": round(kid_std, 5),
-            "classes_covered": coverage["classes_covered"], "entropy": round(coverage["entropy"], 4)}
+            "classes_covered": coverage["classes_covered"], "entropy": round(coverage["entropy"], 4),
+            "confident": round(metrics.confident_share(probabilities), 3)}
 
 
 def seconds_per_image(fn, batch):
@@ -53,28 +56,14 @@ def seconds_per_image(fn, batch):
     return (time.perf_counter() - start) / batch
 
 
-def receptive_field(network, image_shape):
-    """`(rows above, leftmost column, rightmost column)` of the inputs that a prediction at
-    the bottom-centre pixel depends on (non-zero gradient)."""
-    import tensorflow as tf
-
-    height, width, _ = image_shape
-    x = tf.random.uniform((1, *image_shape))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        target = tf.reduce_sum(network(x)[0, height - 1, width // 2])
-    seen = np.abs(tape.gradient(target, x).numpy()[0]).sum(axis=-1) > 0
-    rows, cols = np.nonzero(seen.any(axis=1))[0], np.nonzero(seen.any(axis=0))[0]
-    return int(height - 1 - rows.min()), int(cols.min()), int(cols.max())
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pixelcnn-epochs", type=int, default=5)
     parser.add_argument("--pixelcnn-filters", type=int, default=32)
     parser.add_argument("--pixelcnn-blocks", type=int, default=15,
                         help="gated blocks after the 7x7 layer; each adds a row of context (5 saw 8 rows)")
-    parser.add_argument("--models", default="pixelcnn,diffusion")
+    parser.add_argument("--models", default="pixelcnn,diffusion",
+                        help="comma-separated; with --merge, \"\" rewrites the tables from the last results")
     parser.add_argument("--merge", action="store_true",
                         help="keep an earlier results file's entry for the model not run now")
     parser.add_argument("--diffusion-epochs", type=int, default=30)
@@ -88,9 +77,10 @@ def main(argv=None):
     figures = os.path.join(args.out, "figures")
     extractor = metrics.DigitFeatures()
     x_test, _ = data.load_arrays("mnist_5k", "test")
-    test_features = extractor.features(x_test)
+    test_features, test_probabilities = extractor.features_and_probabilities(x_test)
     keras.mixed_precision.set_global_policy(args.precision)  # the models only; the extractor stays float32
-    results = {"config": vars(args)}
+    results = {"config": vars(args),
+               "real_test_confident": round(metrics.confident_share(test_probabilities), 3)}
 
     if "pixelcnn" in args.models.split(","):
         keras.utils.set_random_seed(0)
@@ -147,13 +137,19 @@ def main(argv=None):
     results["commands"] = command.split("; ")
     p, d = results["pixelcnn"], results["diffusion"]
     rows = [
-        (f"gated PixelCNN ({p['epochs']} epochs, {p.get('blocks', 5)} blocks): test bits/dim", p["test_bits_per_dim"]),
+        (f"gated PixelCNN ({p['epochs']} epochs, {p.get('blocks', 5)} blocks, {p.get('precision', 'float32')}): "
+         "test bits/dim", p["test_bits_per_dim"]),
         ("PixelCNN receptive field of the bottom-centre pixel: rows above / columns",
          f"{p.get('receptive_rows_above', 8)} / {p.get('receptive_columns', [6, 22])}"),
-        (f"PixelCNN samples (n={p['samples']}): FID / KID / classes covered",
-         f"{p['fid']} / {p['kid']} / {p['classes_covered']}"),
-        (f"diffusion DDIM-50 samples ({d['epochs']} epochs, n={d['ddim_50']['samples']}): FID / KID / classes",
-         f"{d['ddim_50']['fid']} / {d['ddim_50']['kid']} / {d['ddim_50']['classes_covered']}"),
+        (f"PixelCNN samples (n={p['samples']}): FID / KID / classes covered / confident",
+         f"{p['fid']} / {p['kid']} / {p['classes_covered']} / {p.get('confident', 'not measured')}"),
+        (f"diffusion DDIM-50 samples ({d['epochs']} epochs, {d.get('precision', 'float32')}, "
+         f"n={d['ddim_50']['samples']}): "
+         "FID / KID / classes / confident",
+         f"{d['ddim_50']['fid']} / {d['ddim_50']['kid']} / {d['ddim_50']['classes_covered']} / "
+         f"{d['ddim_50'].get('confident', 'not measured')}"),
+        ("real test digits: confident (share the classifier puts in one class with p >= 0.9)",
+         results["real_test_confident"]),
         ("seconds per sample: PixelCNN / DDIM 50 steps / DDPM 1000 steps",
          f"{p['seconds_per_sample']} / {d['seconds_per_sample_ddim_50']} / {d['seconds_per_sample_ddpm_1000']}"),
     ]

@@ -63,7 +63,7 @@ FAMILY_ARGS = {
     "gan": dict(latent_dim=64, units=(256, 512)), "dcgan": dict(latent_dim=100),
     "cgan": dict(architecture="dcgan", latent_dim=100, num_classes=10),
     "wgan_gp": dict(latent_dim=100), "pix2pix": dict(base_filters=32),
-    "cyclegan": dict(base_filters=32, num_blocks=4), "pixelcnn": dict(filters=32, gated=True),
+    "cyclegan": dict(base_filters=32, num_blocks=4), "pixelcnn": dict(filters=32, num_blocks=5, gated=True),
     "diffusion": dict(base_filters=32),
 }
 CRITIC_STEPS = 5

@@ -10,7 +10,7 @@ import tensorflow as tf
 from keras_gen import data, export
 from keras_gen.models.diffusion import DiffusionModel, beta_schedule
 from keras_gen.models.pixelcnn import PixelCNN
-from keras_gen.networks.masked import causal_mask
+from keras_gen.networks.masked import causal_mask, pixelcnn_network, receptive_field
 from keras_gen.networks.unet import SinusoidalEmbedding
 from model_checks import check_config_round_trip, check_keras_file_round_trip, run_saved_model_without_keras
 
@@ -156,3 +156,14 @@ def test_gated_pixelcnn_is_causal_and_has_no_blind_spot():
     seen_plain, seen_gated = _dependencies(plain, 6, 2), _dependencies(gated, 6, 2)
     assert not (seen_plain & ~seen_gated).any()  # the gated model sees all the plain one sees
     assert (seen_gated & ~seen_plain).any()  # and more: the plain model's blind spot
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_default_pixelcnn_sees_a_whole_digit_above_the_last_row(gated):
+    # A digit spans about 20 of 28 rows. keras.io's 5 blocks see 8 rows above the bottom-centre
+    # pixel and sample strokes, not digits; the default must see most of the image.
+    network = PixelCNN(image_shape=(28, 28, 1), filters=4, gated=gated).network
+    rows_above, left, right = receptive_field(network, (28, 28, 1))
+    assert rows_above >= 18 and (left, right) == (0, 27)
+    shallow = pixelcnn_network((28, 28, 1), filters=4, num_blocks=5)
+    assert receptive_field(shallow, (28, 28, 1))[0] <= 8

@@ -24,7 +24,9 @@ from keras_gen.training import GenerativeModel, first_element
 @keras.saving.register_keras_serializable(package="keras_gen")
 class PixelCNN(GenerativeModel):
     """PixelCNN on images in [0, 1], quantised to `levels` values; `gated=True` uses the gated
-    PixelCNN (vertical and horizontal stacks, no blind spot).
+    PixelCNN (vertical and horizontal stacks, no blind spot). The default 15 blocks give 18 rows
+    of context above a pixel; keras.io's 5 give 8 and draw strokes, not digits
+    (`benchmarks/results/pixelcnn_diffusion.md`).
 
     Example:
     >>> import numpy as np
@@ -37,7 +39,7 @@ class PixelCNN(GenerativeModel):
 
     loss_names = ("loss", "bits_per_dim")
 
-    def __init__(self, image_shape=(28, 28, 1), filters=64, num_blocks=5, levels=256, gated=False,
+    def __init__(self, image_shape=(28, 28, 1), filters=64, num_blocks=15, levels=256, gated=False,
                  **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(int(d) for d in image_shape)
