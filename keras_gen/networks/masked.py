@@ -150,8 +150,9 @@ def gated_pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256
 
 def receptive_field(network, image_shape):
     """`(rows above, leftmost column, rightmost column)` of the inputs that the prediction at
-    the bottom-centre pixel depends on (non-zero gradient). A PixelCNN whose context is much
-    shorter than an object draws locally plausible strokes that never add up to one.
+    the bottom-centre pixel depends on (non-zero gradient; a lower bound, as a gradient can
+    vanish at a dead ReLU). A PixelCNN whose context is much shorter than an object draws
+    locally plausible strokes that never add up to one.
 
     Example:
     >>> receptive_field(pixelcnn_network((12, 12, 1), filters=4, num_blocks=2), (12, 12, 1))
