@@ -133,6 +133,8 @@ def main(argv=None):
         for name in ("pixelcnn", "diffusion"):
             if name not in results and name in previous:
                 results[name] = previous[name]
+        if not {"pixelcnn", "diffusion"} & set(args.models.split(",")):  # tables only: keep the run's config
+            results["config"] = previous.get("config", results["config"])
         command = "; ".join([*previous.get("commands", [previous.get("command", "")]), command])
     results["commands"] = command.split("; ")
     p, d = results["pixelcnn"], results["diffusion"]
