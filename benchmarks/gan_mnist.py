@@ -32,7 +32,7 @@ from keras_gen.models import DCGAN, GAN, WGAN_GP, ConditionalGAN  # noqa: E402
 from keras_gen.networks import dcgan_discriminator, dcgan_generator  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
 from reference_dcgan import ReferenceDCGAN  # noqa: E402
-from reporting import write_results  # noqa: E402
+from reporting import rounded, write_results  # noqa: E402
 
 
 def build(name, args):
@@ -58,18 +58,9 @@ def optimizer_for(name, model, args):
 
 def evaluate(model, extractor, test_features, num_samples):
     images = model.generate(num_samples, seed=123)
-    features, probabilities = extractor.features_and_probabilities(images)  # one classifier pass
-    predictions = probabilities.argmax(axis=-1)
-    kid_mean, kid_std = metrics.kernel_distance_of_features(features, test_features)
-    result = {"fid": round(metrics.frechet_distance_of_features(features, test_features), 3),
-              "kid": round(kid_mean, 5), "kid_std": round(kid_std, 5),
-              "confident_share": round(metrics.confident_share(probabilities), 4),
-              **{k: round(v, 4) if isinstance(v, float) else v
-                 for k, v in metrics.mode_coverage(predictions).items()}}
-    if isinstance(model, ConditionalGAN):
-        requested = np.arange(num_samples) % 10
-        result["class_consistency"] = round(metrics.class_consistency(requested, predictions), 4)
-    return result, images
+    requested = np.arange(num_samples) % 10 if isinstance(model, ConditionalGAN) else None
+    report = metrics.sample_quality(images, extractor, test_features, requested_classes=requested)
+    return rounded(report), images
 
 
 def throughput(model, train, steps, repeats):

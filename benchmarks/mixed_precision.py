@@ -32,25 +32,34 @@ from speed import BATCH, FAMILY_ARGS, training_data  # noqa: E402
 
 
 class NonFiniteWatch(keras.callbacks.Callback):
-    """Counts batches whose logged losses were not finite (training goes on, to count them)."""
+    """Counts batches whose logged losses were not finite (training goes on, to count them).
 
-    def __init__(self):
+    With `progress_every`, also prints the step count and elapsed seconds every that many steps,
+    so a long emulated-float16 run shows how far it has got.
+    """
+
+    def __init__(self, progress_every=0):
         super().__init__()
         self.bad_steps = 0
+        self.progress_every = progress_every
+        self.start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         if any(not np.isfinite(float(v)) for v in (logs or {}).values() if np.ndim(v) == 0):
             self.bad_steps += 1
+        if self.progress_every and (batch + 1) % self.progress_every == 0:
+            print(f"  step {batch + 1}: {time.perf_counter() - self.start:.0f} s, "
+                  f"{self.bad_steps} non-finite", file=sys.stderr, flush=True)
 
 
-def run(name, policy, steps, batch_size=BATCH):
+def run(name, policy, steps, batch_size=BATCH, progress_every=0):
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(0)
         family = FAMILIES[name]
         model = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
         model.compile(optimizer=model.default_optimizer())
-        watch = NonFiniteWatch()
+        watch = NonFiniteWatch(progress_every)
         start = time.perf_counter()
         history = model.fit(training_data(name, family, batch_size), steps_per_epoch=steps, epochs=1, verbose=0,
                             callbacks=[watch])
@@ -72,16 +81,19 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=BATCH,
                         help="smaller batches make float16 affordable on a CPU without float16 kernels")
+    parser.add_argument("--progress-every", type=int, default=0,
+                        help="print the step count and elapsed time every this many steps")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     parser.add_argument("--merge", action="store_true",
                         help="keep an earlier results file's runs of other families or policies")
     args = parser.parse_args(argv)
-    results = {"config": {k: v for k, v in vars(args).items() if k != "out"}, "runs": {}}
+    results = {"config": {k: v for k, v in vars(args).items() if k not in ("out", "progress_every")},
+               "runs": {}}
     command = "python benchmarks/mixed_precision.py " + " ".join(argv or sys.argv[1:])
     for name in args.families.split(","):
         results["runs"][name] = {}
         for policy in args.policies.split(","):
-            record = run(name, policy, args.steps, args.batch_size)
+            record = run(name, policy, args.steps, args.batch_size, args.progress_every)
             record.update(steps=args.steps, batch_size=args.batch_size)
             results["runs"][name][policy] = record
             print(name, policy, record, flush=True)

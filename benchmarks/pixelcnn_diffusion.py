@@ -33,20 +33,7 @@ from keras_gen import data, metrics  # noqa: E402
 from keras_gen.models import DiffusionModel, PixelCNN  # noqa: E402
 from keras_gen.networks.masked import receptive_field  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
-from reporting import write_results  # noqa: E402
-
-
-def sample_quality(images, extractor, test_features):
-    features, probabilities = extractor.features_and_probabilities(images)
-    predictions = probabilities.argmax(axis=-1)
-    kid_mean, kid_std = metrics.kernel_distance_of_features(features, test_features,
-                                                            subset_size=min(500, len(images)))
-    coverage = metrics.mode_coverage(predictions)
-    return {"samples": len(images),
-            "fid": round(metrics.frechet_distance_of_features(features, test_features), 3),
-            "kid": round(kid_mean, 5), "kid_std": round(kid_std, 5),
-            "classes_covered": coverage["classes_covered"], "entropy": round(coverage["entropy"], 4),
-            "confident": round(metrics.confident_share(probabilities), 3)}
+from reporting import rounded, write_results  # noqa: E402
 
 
 def seconds_per_image(fn, batch):
@@ -101,7 +88,7 @@ def main(argv=None):
             "epochs": args.pixelcnn_epochs, "blocks": args.pixelcnn_blocks, "precision": args.precision,
             "receptive_rows_above": rows_above, "receptive_columns": [left, right],
             "train_seconds": round(train_seconds, 1), "test_bits_per_dim": round(float(bits.mean()), 4),
-            **sample_quality(samples, extractor, test_features),
+            **rounded(metrics.sample_quality(samples, extractor, test_features)),
             "seconds_per_sample": round(seconds_per_image(
                 lambda n: pixelcnn.sample(n, seed=1), args.timing_batch), 4)}
         print(results["pixelcnn"], flush=True)
@@ -118,7 +105,7 @@ def main(argv=None):
         save_image_grid(samples[:100], os.path.join(figures, "diffusion_ddim50_samples.png"), cols=10)
         results["diffusion"] = {
             "epochs": args.diffusion_epochs, "precision": args.precision, "train_seconds": round(train_seconds, 1),
-            "ddim_50": sample_quality(samples, extractor, test_features),
+            "ddim_50": rounded(metrics.sample_quality(samples, extractor, test_features)),
             "seconds_per_sample_ddim_50": round(seconds_per_image(
                 lambda n: diffusion.sample(n, seed=1, steps=50), args.timing_batch), 4),
             "seconds_per_sample_ddpm_1000": round(seconds_per_image(
@@ -137,23 +124,28 @@ def main(argv=None):
             results["config"] = previous.get("config", results["config"])
         command = "; ".join([*previous.get("commands", [previous.get("command", "")]), command])
     results["commands"] = command.split("; ")
-    p, d = results["pixelcnn"], results["diffusion"]
-    rows = [
-        (f"gated PixelCNN ({p['epochs']} epochs, {p.get('blocks', 5)} blocks, {p.get('precision', 'float32')}): "
-         "test bits/dim", p["test_bits_per_dim"]),
-        ("PixelCNN receptive field of the bottom-centre pixel: rows above / columns",
-         f"{p.get('receptive_rows_above', 8)} / {p.get('receptive_columns', [6, 22])}"),
-        (f"PixelCNN samples (n={p['samples']}): FID / KID / classes covered / confident",
-         f"{p['fid']} / {p['kid']} / {p['classes_covered']} / {p.get('confident', 'not measured')}"),
-        (f"diffusion DDIM-50 samples ({d['epochs']} epochs, {d.get('precision', 'float32')}, "
-         f"n={d['ddim_50']['samples']}): "
-         "FID / KID / classes / confident",
-         f"{d['ddim_50']['fid']} / {d['ddim_50']['kid']} / {d['ddim_50']['classes_covered']} / "
-         f"{d['ddim_50'].get('confident', 'not measured')}"),
+    p, d = results.get("pixelcnn"), results.get("diffusion")  # one may be absent: a run without --merge
+    rows = []
+    if p:
+        rows += [
+            (f"gated PixelCNN ({p['epochs']} epochs, {p.get('blocks', 5)} blocks, {p.get('precision', 'float32')}): "
+             "test bits/dim", p["test_bits_per_dim"]),
+            ("PixelCNN receptive field of the bottom-centre pixel: rows above / columns",
+             f"{p.get('receptive_rows_above', 8)} / {p.get('receptive_columns', [6, 22])}"),
+            (f"PixelCNN samples (n={p['samples']}): FID / KID / classes covered / confident",
+             f"{p['fid']} / {p['kid']} / {p['classes_covered']} / {p.get('confident_share', 'not measured')}")]
+    if d:
+        rows.append((f"diffusion DDIM-50 samples ({d['epochs']} epochs, {d.get('precision', 'float32')}, "
+                     f"n={d['ddim_50']['samples']}): FID / KID / classes / confident",
+                     f"{d['ddim_50']['fid']} / {d['ddim_50']['kid']} / {d['ddim_50']['classes_covered']} / "
+                     f"{d['ddim_50'].get('confident_share', 'not measured')}"))
+    rows += [
         ("real test digits: confident (share the classifier puts in one class with p >= 0.9)",
          results["real_test_confident"]),
         ("seconds per sample: PixelCNN / DDIM 50 steps / DDPM 1000 steps",
-         f"{p['seconds_per_sample']} / {d['seconds_per_sample_ddim_50']} / {d['seconds_per_sample_ddpm_1000']}"),
+         f"{p['seconds_per_sample'] if p else 'not run'} / "
+         f"{d['seconds_per_sample_ddim_50'] if d else 'not run'} / "
+         f"{d['seconds_per_sample_ddpm_1000'] if d else 'not run'}"),
     ]
     write_results(args.out, "pixelcnn_diffusion", results, rows, command=command)
     return results

@@ -32,6 +32,11 @@ def machine_description():
     }
 
 
+def rounded(figures, digits=4):
+    """`figures` with its floats rounded to `digits` decimals, for readable tables and JSON."""
+    return {key: round(value, digits) if isinstance(value, float) else value for key, value in figures.items()}
+
+
 def write_results(out_dir, name, results, rows, command):
     """Write `<out_dir>/<name>.json` and `<out_dir>/<name>.md`; return the JSON path."""
     os.makedirs(out_dir, exist_ok=True)

@@ -268,7 +268,15 @@ def ops_sigmoid(x):
     return keras.ops.sigmoid(x)
 
 
-def measure_family(name, steps, repeats, peak):
+def alternating_train_rates(name, steps, repeats, with_xla=False):
+    """Train `name` at the README size and its keras.io-style reference, alternately.
+
+    Returns `(model, dataset, reference, ours, theirs, xla)`: `ours` and `theirs` are the
+    steps/s of each of the `repeats` timed fits (`theirs` is empty where no reference is
+    written; a WGAN-GP reference fit runs `steps / CRITIC_STEPS` of its 5-critic steps).
+    With `with_xla`, a second copy compiled with `jit_compile=True` takes its turn in each
+    round too, and `xla` holds its steps/s (else it is empty).
+    """
     family = FAMILIES[name]
     keras.utils.set_random_seed(0)
     model = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
@@ -279,11 +287,24 @@ def measure_family(name, steps, repeats, peak):
     reference_data = dataset.map(mapping) if mapping else dataset
     if reference is not None:
         fit_rate(reference, reference_data, 3)
-    ours, theirs = [], []
-    for _ in range(repeats):  # alternate, so both see the same machine state
+    xla_model = None
+    if with_xla:
+        xla_model = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
+        xla_model.compile(optimizer=xla_model.default_optimizer(), jit_compile=True)
+        fit_rate(xla_model, dataset, 3)
+    ours, theirs, xla = [], [], []
+    for _ in range(repeats):  # alternate, so all see the same machine state
         ours.append(fit_rate(model, dataset, steps))
         if reference is not None:
             theirs.append(fit_rate(reference, reference_data, max(1, steps // (CRITIC_STEPS if name == "wgan_gp" else 1))))
+        if xla_model is not None:
+            xla.append(fit_rate(xla_model, dataset, steps))
+    return model, dataset, reference, ours, theirs, xla
+
+
+def measure_family(name, steps, repeats, peak):
+    family = FAMILIES[name]
+    model, dataset, reference, ours, theirs, _ = alternating_train_rates(name, steps, repeats)
     record = {"train_images_per_s": round(max(ours) * BATCH, 1)}
     flops = train_step_flops(model, dataset)
     record["flops_per_step"] = flops

@@ -49,6 +49,8 @@ def test_mode_coverage_and_class_consistency():
     assert even["entropy"] == pytest.approx(np.log(10)) and even["classes_covered"] == 10
     collapsed = metrics.mode_coverage(np.array([3] * 990 + [4] * 10))
     assert collapsed["classes_covered"] == 2 and collapsed["kl_to_uniform"] > 1.5
+    one_class = metrics.mode_coverage(np.full(50, 7))
+    assert one_class["entropy"] == 0.0 and np.copysign(1.0, one_class["entropy"]) == 1.0  # not -0.0
     assert metrics.class_consistency([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
 
 
@@ -82,3 +84,27 @@ def test_shipped_classifier_recognises_test_digits_and_separates_fid():
     assert real < 0.1 * noise
     rgb_small = np.repeat(x_test[:4], 3, axis=-1)[:, ::2, ::2]  # other sizes and channels work
     assert extractor.features(rgb_small).shape == (4, 64)
+
+
+def test_sample_quality_reports_each_metric_from_one_classifier_pass():
+    extractor = metrics.DigitFeatures()
+    x_test, y_test = data.load_arrays("mnist_5k", "test")
+    images, reference = x_test[:300], extractor.features(x_test[300:])
+    report = metrics.sample_quality(images, extractor, reference, requested_classes=y_test[:300],
+                                    kid_subset_size=200)
+    features, probabilities = extractor.features(images), extractor.probabilities(images)
+    predictions = probabilities.argmax(axis=-1)
+    assert report["samples"] == 300
+    assert report["fid"] == pytest.approx(metrics.frechet_distance_of_features(features, reference), rel=1e-5)
+    kid_mean, kid_std = metrics.kernel_distance_of_features(features, reference, subset_size=200)
+    assert (report["kid"], report["kid_std"]) == pytest.approx((kid_mean, kid_std), rel=1e-4)
+    assert report["confident_share"] == metrics.confident_share(probabilities)
+    assert report["class_consistency"] == np.mean(predictions == y_test[:300]) > 0.9
+    for key, value in metrics.mode_coverage(predictions).items():
+        assert report[key] == pytest.approx(value)
+    # a generator stuck on one class: coverage and class consistency say so
+    ones = x_test[y_test == 1][:50]
+    collapsed = metrics.sample_quality(ones, extractor, reference, requested_classes=np.arange(50) % 10)
+    assert collapsed["classes_covered"] <= 2 and collapsed["class_consistency"] < 0.3
+    assert collapsed["fid"] > report["fid"] and "class_consistency" not in metrics.sample_quality(
+        images, extractor, reference)

@@ -12,6 +12,7 @@ from keras_gen.metrics.fid import (
     kid,
     mmd_squared_unbiased,
 )
+from keras_gen.metrics.report import sample_quality
 
 __all__ = [
     "DigitFeatures",
@@ -27,5 +28,6 @@ __all__ = [
     "kid",
     "mmd_squared_unbiased",
     "mode_coverage",
+    "sample_quality",
     "to_classifier_input",
 ]

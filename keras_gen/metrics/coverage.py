@@ -24,7 +24,7 @@ def mode_coverage(predictions, num_classes=10, min_share=0.01):
     """
     hist = class_histogram(predictions, num_classes)
     nonzero = hist[hist > 0]
-    entropy = float(-np.sum(nonzero * np.log(nonzero)))
+    entropy = max(0.0, float(-np.sum(nonzero * np.log(nonzero))))  # one class: 0.0, not -0.0
     return {"entropy": entropy, "max_entropy": float(np.log(num_classes)),
             "kl_to_uniform": float(np.log(num_classes) - entropy),
             "classes_covered": int(np.sum(hist >= min_share))}
