@@ -75,6 +75,10 @@ def run_process(name, steps, repeats):
     return rates
 
 
+def span(low_median_high):
+    return " / ".join(str(v) for v in low_median_high)
+
+
 def summarise(runs):
     """Over processes: low / median / high of the best rates and of their ratio, and spreads."""
     best_ours = np.array([max(r["ours"]) for r in runs])
@@ -121,15 +125,13 @@ def main(argv=None):
     rows = []
     for name, entry in results["families"].items():
         s = entry["summary"]
-        cell = (f"keras_gen {s['ours'][0]} / {s['ours'][1]} / {s['ours'][2]} img/s "
-                f"(x{s['between_process_spread']} between, x{s['within_process_spread_median']} within)")
+        parts = [f"keras_gen {span(s['ours'])} img/s (x{s['between_process_spread']} between processes, "
+                 f"x{s['within_process_spread_median']} within)"]
         if "ratio" in s:
-            cell += (f"; reference {s['reference'][0]} / {s['reference'][1]} / {s['reference'][2]} "
-                     f"(x{s['reference_between_process_spread']}); ratio {s['ratio'][0]} / {s['ratio'][1]} / "
-                     f"{s['ratio'][2]}")
-        cell += f"; XLA x{s['xla_speedup'][0]} / x{s['xla_speedup'][1]} / x{s['xla_speedup'][2]}"
-        cell += f"; steal <= {100 * s['steal_share_max']:.1f}%"
-        rows.append((f"{name}: low / median / high over {s['processes']} processes", cell))
+            parts += [f"reference {span(s['reference'])} (x{s['reference_between_process_spread']})",
+                      f"ratio {span(s['ratio'])}"]
+        parts += [f"XLA x{span(s['xla_speedup'])}", f"steal <= {100 * s['steal_share_max']:.1f}%"]
+        rows.append((f"{name}: low / median / high over {s['processes']} processes", "; ".join(parts)))
     write_results(args.out, "speed_spread", results, rows,
                   command="python benchmarks/speed_spread.py " + " ".join(argv or sys.argv[1:]))
     return results
