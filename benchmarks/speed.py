@@ -85,7 +85,8 @@ def training_data(name, family, batch_size=BATCH):
         ds = tf.data.Dataset.from_tensor_slices(x)
     # mnist_5k is stored by class: shuffle once, so batches mix classes (DB-VAE needs 7s in them)
     ds = ds.shuffle(len(x), seed=0, reshuffle_each_iteration=False)
-    return ds.cache().repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    # the autotuner off, as in keras_gen.data: with it, each fit's end waits for its next wake-up
+    return data.without_autotuner(ds.cache().repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
 
 
 def reference_for(name, model):

@@ -149,3 +149,26 @@ def test_from_directory_decodes_gif_bmp_and_rgba(tmp_path):
                                                    batch_size=3, with_labels=True)))
     assert colour.shape == (3, 6, 6, 3) and labels.numpy().tolist() == [0, 0, 1]
     np.testing.assert_allclose(colour.numpy()[2, 0, 0], [1.0, 0.0, 0.0], atol=0.01)  # alpha dropped
+
+
+def test_every_loader_turns_the_tf_data_autotuner_off(tmp_path):
+    """With the autotuner on, each epoch's end can wait for its next wake-up (up to the epoch's
+    own length, benchmarks/results/data_autotune.md); every keras_gen pipeline turns it off."""
+    from keras_gen.data import paired
+
+    for i in range(4):
+        _write_png(tmp_path / f"{i}.png", 40 * i)
+    x = np.random.default_rng(0).uniform(size=(8, 28, 28, 1)).astype("float32")
+    pipelines = {
+        "load": data.load("mnist_5k", "test", batch_size=50),
+        "load_digits_labels": data.load("digits", "train", batch_size=8, with_labels=True),
+        "from_arrays": data.from_arrays(x, batch_size=4),
+        "from_directory": data.from_directory(str(tmp_path), batch_size=2),
+        "images_only": data.images_only(data.from_arrays(x, np.zeros(8, "int32"), batch_size=4)),
+        "pairs": paired.pairs_from_arrays(x, x, batch_size=4),
+        "unpaired": paired.unpaired_from_arrays(x, x, batch_size=4),
+    }
+    for name, ds in pipelines.items():
+        assert ds.options().autotune.enabled is False, name
+        next(iter(ds))  # and they still yield
+    assert tf.data.Dataset.range(3).options().autotune.enabled is not False  # TensorFlow's default is on

@@ -43,6 +43,7 @@ def test_sampler_batches_follow_updated_probabilities():
     sampler = DebiasingSampler(x, y, batch_size=200, seed=1)
     images, labels = next(iter(sampler.dataset))
     assert labels.numpy().tolist() == [1] * 100 + [0] * 100
+    assert sampler.dataset.options().autotune.enabled is False  # as keras_gen.data's pipelines
     rare = np.zeros((100, 1))
     rare[90:] = 5.0  # the last 10 positives are rare in latent space
     x[90:100, 1, 1, 0] = 1.0

@@ -117,7 +117,8 @@ def test_jit_compile_auto_follows_the_cpu_measurements():
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("with a GPU auto is on for every family")
-    assert train.resolve_jit("auto", "sparse_ae") is True  # measured 1.62x faster with XLA
-    assert train.resolve_jit("auto", "dcgan") is False     # measured 0.87x
+    assert train.resolve_jit("auto", "sparse_ae") is True  # measured 1.07x to 1.37x faster with XLA
+    assert train.resolve_jit("auto", "dcgan") is False     # measured 0.68x to 0.85x
+    assert train.resolve_jit("auto", "gan") is False       # 0.82x to 1.05x over three processes
     assert train.resolve_jit("auto", "gan", "mirrored") is False
     assert train.resolve_jit("on", "dcgan") is True and train.resolve_jit("off", "gan") is False

@@ -3,7 +3,7 @@
 from keras_gen.data.datasets import OFFLINE_SOURCES, load, load_arrays, num_classes
 from keras_gen.data import folders
 from keras_gen.data.folders import class_names, from_directory
-from keras_gen.data.pipelines import batch_pipeline, from_arrays, images_only
+from keras_gen.data.pipelines import batch_pipeline, from_arrays, images_only, without_autotuner
 
 __all__ = [
     "OFFLINE_SOURCES",
@@ -16,4 +16,5 @@ __all__ = [
     "load",
     "load_arrays",
     "num_classes",
+    "without_autotuner",
 ]

@@ -16,6 +16,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gen import losses as L
+from keras_gen.data.pipelines import without_autotuner
 from keras_gen.models.vae import VAE
 from keras_gen.networks import conv_classifier_encoder
 
@@ -201,7 +202,7 @@ class DebiasingSampler(keras.callbacks.Callback):
             return images, labels
 
         # no prefetch: a batch drawn ahead would use the previous epoch's probabilities
-        return tf.data.Dataset.counter().map(draw)
+        return without_autotuner(tf.data.Dataset.counter().map(draw))
 
     def update(self, model):
         """Recompute the positives' sampling probabilities from `model`'s latent means."""
