@@ -90,14 +90,14 @@ def batch_pipeline(
 
 
 def without_autotuner(dataset):
-    """`dataset` with tf.data's autotuner off: AUTOTUNE maps run one call per core, prefetch keeps its buffer.
+    """`dataset` with tf.data's autotuner off (AUTOTUNE maps then run one call per core).
 
     Why: with the autotuner on (TensorFlow 2.21, CPU), ending an iterator -- at the end of every
     epoch and of every `fit` -- often waits for the autotuner's next wake-up. Its wake-ups come
     10 ms x (2^n - 1) after the iterator starts (0.63, 1.27, 2.55, 5.11 s, ...), so an epoch can
     last up to twice its work: 10 DCGAN epochs on mnist_5k took 71.2 s with it, three of them
-    over 10 s, and 59.1 s without (benchmarks/results/data_autotune.md). Decoding throughput is the same either way, since
-    AUTOTUNE maps fall back to one parallel call per core.
+    over 10 s, and 59.1 s without (benchmarks/results/data_autotune.md). Decoding throughput is
+    the same either way, since AUTOTUNE maps fall back to one parallel call per core.
 
     Example:
     >>> ds = without_autotuner(tf.data.Dataset.range(8).batch(4).prefetch(AUTOTUNE))
