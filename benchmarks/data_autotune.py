@@ -32,7 +32,7 @@ import tensorflow as tf  # noqa: E402
 from keras_gen import data  # noqa: E402
 from keras_gen.models import FAMILIES  # noqa: E402
 from reporting import write_results  # noqa: E402
-from speed import FAMILY_ARGS  # noqa: E402
+from speed import compiled_family  # noqa: E402
 
 LONG = 1.3  # an epoch over 1.3x the median epoch without the autotuner counts as long
 
@@ -56,9 +56,7 @@ class EpochClock(keras.callbacks.Callback):
 
 def train_epochs(name, dataset, epochs):
     keras.utils.set_random_seed(0)
-    family = FAMILIES[name]
-    model = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
-    model.compile(optimizer=model.default_optimizer())
+    model = compiled_family(name)
     clock = EpochClock()
     model.fit(dataset, epochs=epochs, verbose=0, callbacks=[clock])
     return clock.seconds[1:]  # the first epoch traces

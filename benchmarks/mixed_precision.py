@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from keras_gen.models import FAMILIES  # noqa: E402
 from reporting import write_results  # noqa: E402
-from speed import BATCH, FAMILY_ARGS, training_data  # noqa: E402
+from speed import BATCH, FAMILY_ARGS, compiled_family, training_data  # noqa: E402
 
 
 class NonFiniteWatch(keras.callbacks.Callback):
@@ -56,12 +56,10 @@ def run(name, policy, steps, batch_size=BATCH, progress_every=0):
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(0)
-        family = FAMILIES[name]
-        model = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
-        model.compile(optimizer=model.default_optimizer())
+        model = compiled_family(name)
         watch = NonFiniteWatch(progress_every)
         start = time.perf_counter()
-        history = model.fit(training_data(name, family, batch_size), steps_per_epoch=steps, epochs=1, verbose=0,
+        history = model.fit(training_data(name, FAMILIES[name], batch_size), steps_per_epoch=steps, epochs=1, verbose=0,
                             callbacks=[watch])
         seconds = time.perf_counter() - start
         scales = {slot: float(opt.dynamic_scale.numpy()) for slot, opt in model.optimizers_by_name.items()

@@ -147,6 +147,13 @@ def reference_for(name, model):
     return ref, mapping
 
 
+def compiled_family(name, **compile_kwargs):
+    """Family `name` at the README size on 28x28 digits, compiled with its default optimizer."""
+    model = FAMILIES[name](image_shape=(28, 28, 1), **FAMILY_ARGS[name])
+    model.compile(optimizer=model.default_optimizer(), **compile_kwargs)
+    return model
+
+
 def fit_rate(model, dataset, steps, fit_kwargs=None):
     start = time.perf_counter()
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, **(fit_kwargs or {}))
@@ -280,8 +287,7 @@ def alternating_train_rates(name, steps, repeats, with_xla=False):
     """
     family = FAMILIES[name]
     keras.utils.set_random_seed(0)
-    model = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
-    model.compile(optimizer=model.default_optimizer())
+    model = compiled_family(name)
     dataset = training_data(name, family)
     fit_rate(model, dataset, 3)  # trace and warm up
     reference, mapping = reference_for(name, model) or (None, None)
@@ -290,8 +296,7 @@ def alternating_train_rates(name, steps, repeats, with_xla=False):
         fit_rate(reference, reference_data, 3)
     xla_model = None
     if with_xla:
-        xla_model = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
-        xla_model.compile(optimizer=xla_model.default_optimizer(), jit_compile=True)
+        xla_model = compiled_family(name, jit_compile=True)
         fit_rate(xla_model, dataset, 3)
     ours, theirs, xla = [], [], []
     for _ in range(repeats):  # alternate, so all see the same machine state
@@ -304,7 +309,6 @@ def alternating_train_rates(name, steps, repeats, with_xla=False):
 
 
 def measure_family(name, steps, repeats, peak):
-    family = FAMILIES[name]
     model, dataset, reference, ours, theirs, _ = alternating_train_rates(name, steps, repeats)
     record = {"train_images_per_s": round(max(ours) * BATCH, 1)}
     flops = train_step_flops(model, dataset)
@@ -316,8 +320,7 @@ def measure_family(name, steps, repeats, peak):
         record["reference_train_images_per_s"] = round(max(theirs) * BATCH * critic_factor, 1)
         record["speedup_vs_reference"] = round(record["train_images_per_s"]
                                                / record["reference_train_images_per_s"], 3)
-    xla = family(image_shape=(28, 28, 1), **FAMILY_ARGS[name])
-    xla.compile(optimizer=xla.default_optimizer(), jit_compile=True)
+    xla = compiled_family(name, jit_compile=True)
     fit_rate(xla, dataset, 3)
     record["xla_train_images_per_s"] = round(max(fit_rate(xla, dataset, steps) for _ in range(repeats)) * BATCH, 1)
     record["xla_speedup"] = round(record["xla_train_images_per_s"] / record["train_images_per_s"], 3)

@@ -79,23 +79,27 @@ def span(low_median_high):
     return " / ".join(str(v) for v in low_median_high)
 
 
+def low_median_high(values, digits):
+    return [round(float(f(values)), digits) for f in (np.min, np.median, np.max)]
+
+
 def summarise(runs):
     """Over processes: low / median / high of the best rates and of their ratio, and spreads."""
     best_ours = np.array([max(r["ours"]) for r in runs])
     summary = {"processes": len(runs),
-               "ours": [round(float(f(best_ours)), 1) for f in (np.min, np.median, np.max)],
+               "ours": low_median_high(best_ours, 1),
                "between_process_spread": round(float(best_ours.max() / best_ours.min()), 3),
                "within_process_spread_median": round(float(np.median(
                    [max(r["ours"]) / min(r["ours"]) for r in runs])), 3),
                "steal_share_max": max(r["steal_share"] for r in runs)}
     best_xla = np.array([max(r["xla"]) for r in runs])
-    summary["xla_speedup"] = [round(float(f(best_xla / best_ours)), 3) for f in (np.min, np.median, np.max)]
+    summary["xla_speedup"] = low_median_high(best_xla / best_ours, 3)
     if runs[0]["theirs"]:
         best_theirs = np.array([max(r["theirs"]) for r in runs])
         ratios = best_ours / best_theirs
-        summary["reference"] = [round(float(f(best_theirs)), 1) for f in (np.min, np.median, np.max)]
+        summary["reference"] = low_median_high(best_theirs, 1)
         summary["reference_between_process_spread"] = round(float(best_theirs.max() / best_theirs.min()), 3)
-        summary["ratio"] = [round(float(f(ratios)), 3) for f in (np.min, np.median, np.max)]
+        summary["ratio"] = low_median_high(ratios, 3)
     return summary
 
 
