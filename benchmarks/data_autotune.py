@@ -74,8 +74,8 @@ def main(argv=None):
     results = {"config": {k: v for k, v in vars(args).items() if k != "out"}, "families": {}}
     for name in args.families.split(","):
         family = FAMILIES[name]
-        dataset = data.load("mnist_5k", "train", batch_size=64, value_range=getattr(family, "value_range", (0.0, 1.0)),
-                            with_labels=getattr(family, "needs_labels", False))
+        dataset = data.load("mnist_5k", "train", batch_size=64, value_range=family.value_range,
+                            with_labels=family.batch_layout == "labelled")
         pipelines = {"autotuner off (keras_gen)": dataset, "autotuner on": dataset.with_options(autotuner_on)}
         epochs = {key: [] for key in pipelines}
         for _ in range(args.rounds):

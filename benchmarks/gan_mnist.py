@@ -28,36 +28,38 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_gen import data, metrics  # noqa: E402
-from keras_gen.models import DCGAN, GAN, WGAN_GP, ConditionalGAN  # noqa: E402
+from keras_gen.models import DCGAN, ConditionalGAN  # noqa: E402
 from keras_gen.networks import dcgan_discriminator, dcgan_generator  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
+from keras_gen.training import TrainingRun  # noqa: E402
 from reference_dcgan import ReferenceDCGAN  # noqa: E402
 from reporting import rounded, write_results  # noqa: E402
 
 
-def build(name, args):
+def model_args(name, args):
+    """Constructor arguments of each benchmarked GAN (the data sets image shape and classes)."""
     ema = {"ema_decay": args.ema_decay} if name in args.ema_models.split(",") else {}
     if name == "gan":
-        return GAN(latent_dim=64, units=(256, 512), **ema)
-    if name == "dcgan":
-        return DCGAN(latent_dim=args.latent_dim, **ema)
+        return {"latent_dim": 64, "units": (256, 512), **ema}
     if name == "cgan":
-        return ConditionalGAN(architecture="dcgan", latent_dim=args.latent_dim, num_classes=10, **ema)
-    return WGAN_GP(latent_dim=args.latent_dim, n_critic=args.wgan_n_critic, **ema)
+        return {"architecture": "dcgan", "latent_dim": args.latent_dim, **ema}
+    if name == "wgan_gp":
+        return {"latent_dim": args.latent_dim, "n_critic": args.wgan_n_critic, **ema}
+    return {"latent_dim": args.latent_dim, **ema}
 
 
-def optimizer_for(name, model, args):
-    """The model's default optimizer, or for WGAN-GP with `--wgan-learning-rates G,D` one
-    Adam(beta_1=0.5, beta_2=0.9) per network (two time-scale update rule)."""
+def optimizer_for(name, args):
+    """None (the family's default optimizer), or for WGAN-GP with `--wgan-learning-rates G,D`
+    one Adam(beta_1=0.5, beta_2=0.9) per network (two time-scale update rule)."""
     if name != "wgan_gp" or not args.wgan_learning_rates:
-        return model.default_optimizer()
+        return None
     g_rate, d_rate = (float(v) for v in args.wgan_learning_rates.split(","))
     return {"generator": keras.optimizers.Adam(g_rate, beta_1=0.5, beta_2=0.9),
             "discriminator": keras.optimizers.Adam(d_rate, beta_1=0.5, beta_2=0.9)}
 
 
 def evaluate(model, extractor, test_features, num_samples):
-    images = model.generate(num_samples, seed=123)
+    images = model.sample(num_samples, seed=123)
     requested = np.arange(num_samples) % 10 if isinstance(model, ConditionalGAN) else None
     report = metrics.sample_quality(images, extractor, test_features, requested_classes=requested)
     return rounded(report), images
@@ -113,19 +115,15 @@ def main(argv=None):
                        test_features), 3)}}
 
     for name in args.models.split(","):
-        keras.utils.set_random_seed(0)
-        model = build(name, args)
-        model.compile(optimizer=optimizer_for(name, model, args))
-        labels = isinstance(model, ConditionalGAN)
-        train = data.load("mnist_5k", "train", batch_size=args.batch_size, value_range=(-1, 1),
-                          with_labels=labels, drop_remainder=True)
         epochs = {"wgan_gp": args.wgan_epochs, "gan": args.mlp_epochs}.get(name, args.epochs)
-        start = time.time()
-        model.fit(train, epochs=epochs, verbose=0)
-        seconds = time.time() - start
+        run = TrainingRun(name, "mnist_5k", epochs=epochs, batch_size=args.batch_size,
+                          model_args=model_args(name, args), optimizer=optimizer_for(name, args),
+                          validation=False, drop_remainder=True, verbose=0)
+        run.run()
+        model = run.model
         entry, images = evaluate(model, extractor, test_features, args.samples)
-        entry.update(epochs=epochs, train_seconds=round(seconds, 1),
-                     ema_decay=getattr(model, "ema_decay", None))
+        entry.update(epochs=epochs, train_seconds=run.summary["train_seconds"],
+                     ema_decay=model.ema_decay)
         if name == "wgan_gp":
             entry.update(n_critic=model.n_critic, learning_rates=args.wgan_learning_rates or "1e-4,1e-4")
         results["models"][name] = entry

@@ -78,7 +78,7 @@ def main(argv=None):
         pixelcnn.fit(data.load("mnist_5k", "train", batch_size=64), epochs=args.pixelcnn_epochs, verbose=2)
         train_seconds = time.time() - start
         bits = np.concatenate([np.asarray(pixelcnn.log_prob(x_test[i : i + 250])) for i in range(0, 1000, 250)])
-        samples = np.concatenate([pixelcnn.generate(50, seed=s) for s in range(0, args.samples, 50)])
+        samples = np.concatenate([pixelcnn.sample(50, seed=s) for s in range(0, args.samples, 50)])
         save_image_grid(samples[:100], os.path.join(figures, "pixelcnn_samples.png"), cols=10)
         inpainted = np.asarray(pixelcnn.inpaint(x_test[::100][:10]))
         save_image_grid(np.concatenate([x_test[::100][:10], inpainted]),
@@ -101,7 +101,7 @@ def main(argv=None):
         diffusion.fit(data.load("mnist_5k", "train", batch_size=64, value_range=(-1, 1)),
                       epochs=args.diffusion_epochs, verbose=2)
         train_seconds = time.time() - start
-        samples = np.concatenate([diffusion.generate(100, seed=s) for s in range(0, args.samples, 100)])
+        samples = np.concatenate([diffusion.sample(100, seed=s) for s in range(0, args.samples, 100)])
         save_image_grid(samples[:100], os.path.join(figures, "diffusion_ddim50_samples.png"), cols=10)
         results["diffusion"] = {
             "epochs": args.diffusion_epochs, "precision": args.precision, "train_seconds": round(train_seconds, 1),

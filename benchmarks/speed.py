@@ -72,13 +72,13 @@ CRITIC_STEPS = 5
 def training_data(name, family, batch_size=BATCH):
     """An endless, cached batch pipeline of what `name` trains on."""
     x, y = data.load_arrays("mnist_5k", "train")
-    if getattr(family, "value_range", (0.0, 1.0)) == (-1.0, 1.0):
-        x = x * 2.0 - 1.0
-    if name == "dbvae":
+    low, high = family.value_range
+    x = x * (high - low) + low
+    if family.batch_layout == "debiasing":
         ds = tf.data.Dataset.from_tensor_slices((x, (y == 7).astype("float32")))
-    elif getattr(family, "needs_labels", False):
+    elif family.batch_layout == "labelled":
         ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32")))
-    elif name in ("pix2pix", "cyclegan"):
+    elif family.batch_layout in ("paired", "unpaired"):
         edges = paired.sobel_edges(x[:, :, :, :] * 0.5 + 0.5) * 2.0 - 1.0
         ds = tf.data.Dataset.from_tensor_slices((edges.astype("float32"), x))
     else:
@@ -101,7 +101,7 @@ def reference_for(name, model):
     mapping = None
     if name in ("vae", "beta_vae", "cvae"):
         ref = ReferenceVAE(model.encoder, model.decoder, beta=model.beta,
-                           num_classes=getattr(model, "num_classes", None) if name == "cvae" else None)
+                           num_classes=model.num_classes if name == "cvae" else None)
         ref.compile(optimizer=adam(1e-3, 0.9))
     elif name in ("autoencoder", "stacked_ae", "sparse_ae", "denoising_ae"):
         if name == "sparse_ae":
@@ -232,18 +232,18 @@ def sampling_rates(name, model, reference, n=256, repeats=3):
     latent_dim = getattr(model, "latent_dim", None)
     z = rng.standard_normal((n, latent_dim)).astype("float32") if latent_dim else None
     if name in ("vae", "beta_vae"):
-        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        ours = lambda: model.sample(n, seed=0)  # noqa: E731
         theirs = lambda: ops_sigmoid(model.decoder(z, training=False))  # noqa: E731
     elif name == "cvae":
         one_hot = np.eye(model.num_classes, dtype="float32")[np.arange(n) % model.num_classes]
-        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        ours = lambda: model.sample(n, seed=0)  # noqa: E731
         theirs = lambda: ops_sigmoid(model.decoder([z, one_hot], training=False))  # noqa: E731
     elif name in ("gan", "dcgan", "wgan_gp"):
-        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        ours = lambda: model.sample(n, seed=0)  # noqa: E731
         theirs = lambda: model.generator(z, training=False)  # noqa: E731
     elif name == "cgan":
         one_hot = np.eye(model.num_classes, dtype="float32")[np.arange(n) % model.num_classes]
-        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        ours = lambda: model.sample(n, seed=0)  # noqa: E731
         theirs = lambda: model.generator([z, one_hot], training=False)  # noqa: E731
     elif name in ("autoencoder", "stacked_ae", "sparse_ae", "denoising_ae"):
         ours = lambda: model.reconstruct(x[:n])  # noqa: E731
@@ -256,10 +256,10 @@ def sampling_rates(name, model, reference, n=256, repeats=3):
         theirs = lambda: generator(edges, training=name == "pix2pix")  # noqa: E731
     elif name == "pixelcnn":
         n, repeats = 8, 1
-        ours = lambda: model.generate(n, seed=0)  # noqa: E731
+        ours = lambda: model.sample(n, seed=0)  # noqa: E731
         theirs = lambda: keras_io_pixelcnn_sampling(model.network, n, model.levels)  # noqa: E731
     elif name == "diffusion":
-        ours = lambda: model.generate(n, seed=0)  # noqa: E731  (DDIM, 50 steps)
+        ours = lambda: model.sample(n, seed=0)  # noqa: E731  (DDIM, 50 steps)
         theirs = lambda: keras_io_ddim_sampling(model, n, steps=50)  # noqa: E731
     else:
         return None

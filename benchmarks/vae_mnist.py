@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 
 from keras_gen import data  # noqa: E402
 from keras_gen.models import VAE  # noqa: E402
+from keras_gen.training import TrainingRun  # noqa: E402
 from reporting import write_results  # noqa: E402
 
 
@@ -56,14 +57,12 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
 
-    keras.utils.set_random_seed(0)
-    vae = VAE(latent_dim=args.latent_dim)
-    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
-    train = data.load("mnist_5k", "train", batch_size=args.batch_size, seed=0)
+    run = TrainingRun("vae", "mnist_5k", epochs=args.epochs, batch_size=args.batch_size,
+                      model_args={"latent_dim": args.latent_dim},
+                      optimizer=keras.optimizers.Adam(1e-3), validation=False, verbose=0)
+    run.run()
+    vae, history, train_seconds = run.model, run.history, run.summary["train_seconds"]
     test = data.load("mnist_5k", "test", batch_size=500)
-    start = time.time()
-    history = vae.fit(train, epochs=args.epochs, verbose=0)
-    train_seconds = time.time() - start
     nelbo = [vae.negative_elbo(test) for _ in range(args.eval_passes)]
 
     speed = {}

@@ -11,13 +11,13 @@ from keras_gen.plots import save_image_grid
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Save a PNG grid of `model.generate(num_images, seed)` after every epoch.
+    """Save a PNG grid of what the model makes after every epoch, as its `preview` trait says.
 
-    The seed is fixed, so successive grids show the same latent points as training goes on.
-    With `reference_images` (in [0, 1]), models that map images to images (autoencoders,
-    translators: their `preview` method, `reconstruct` or `translate`) are shown as rows of
-    inputs above rows of their outputs instead. With `log_dir`, the grid is also
-    written as a TensorBoard image summary.
+    Generators (`preview == "samples"`) show `model.sample(num_images, seed)`; the seed is
+    fixed, so successive grids show the same draws as training goes on. Models that map images
+    to images (`preview` names the method: `reconstruct`, `translate`) show rows of
+    `reference_images` (in [0, 1]) above rows of their outputs. With `log_dir`, the grid is
+    also written as a TensorBoard image summary.
 
     Example:
     >>> import tempfile
@@ -40,21 +40,23 @@ class SampleGrid(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         path = os.path.join(self.out_dir, f"samples_epoch_{epoch + 1:03d}.png")
-        if self.reference_images is not None:
+        if self.model.preview == "samples":
+            images = np.asarray(self.model.sample(self.num_images, seed=self.seed))
+            self.paths.append(save_image_grid(images, path))
+        else:
+            if self.reference_images is None:
+                raise ValueError(f"SampleGrid needs reference_images to preview "
+                                 f"{type(self.model).__name__}.{self.model.preview}")
             cols = 8
             count = max(cols, (self.num_images // 2) // cols * cols)
             inputs = np.asarray(self.reference_images[:count])
             cols = min(cols, len(inputs))
             inputs = inputs[: len(inputs) // cols * cols]
-            preview = getattr(self.model, getattr(self.model, "preview", None) or "reconstruct")
-            outputs = np.asarray(preview(inputs))
+            outputs = np.asarray(getattr(self.model, self.model.preview)(inputs))
             rows = [np.concatenate([inputs[i:i + cols], outputs[i:i + cols]])
                     for i in range(0, len(inputs), cols)]
             images = np.concatenate(rows)
             self.paths.append(save_image_grid(images, path, cols=cols))
-        else:
-            images = np.asarray(self.model.generate(self.num_images, seed=self.seed))
-            self.paths.append(save_image_grid(images, path))
         if self.log_dir:
             import tensorflow as tf
 
@@ -71,7 +73,7 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class FIDCallback(keras.callbacks.Callback):
-    """Every `every` epochs, FID of `model.generate(num_images)` to `reference_images`.
+    """Every `every` epochs, FID of `model.sample(num_images)` to `reference_images`.
 
     Features come from the shipped digit classifier (`keras_gen.metrics.DigitFeatures`);
     the value goes into the epoch's logs as `fid` and into `self.history` as (epoch, fid).
@@ -97,7 +99,7 @@ class FIDCallback(keras.callbacks.Callback):
             return
         from keras_gen.metrics import frechet_distance_of_features
 
-        images = np.asarray(self.model.generate(self.num_images, seed=self.seed))
+        images = np.asarray(self.model.sample(self.num_images, seed=self.seed))
         value = frechet_distance_of_features(self.extractor.features(images), self.reference_features)
         self.history.append((epoch + 1, value))
         if logs is not None:

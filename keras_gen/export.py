@@ -65,9 +65,7 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
     >>> path.endswith("/vae/1")
     True
     """
-    endpoints = with_bytes_variants(model.serving_endpoints())
-    if "serving_default" not in endpoints:
-        raise ValueError(f"{type(model).__name__}.serving_endpoints() lacks 'serving_default'")
+    endpoints = with_bytes_variants(with_serving_default(model))
     version = next_version(base_dir) if version is None else int(version)
     if version < 1:
         raise ValueError(f"version must be a positive integer, got {version}")
@@ -103,6 +101,24 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
     if models_config:
         write_models_config(os.path.dirname(os.path.abspath(base_dir)))
     return final
+
+
+def with_serving_default(model):
+    """`model.serving_endpoints()` with `serving_default` added: the endpoint that the model's
+    `default_signature` names (TF Serving calls it when a request names no signature).
+
+    Example:
+    >>> import keras_gen
+    >>> endpoints = with_serving_default(keras_gen.models.VAE(latent_dim=2))
+    >>> endpoints["serving_default"] is endpoints["decode"]
+    True
+    """
+    endpoints = dict(model.serving_endpoints())
+    name = model.default_signature
+    if name not in endpoints:
+        raise ValueError(f"{type(model).__name__}.default_signature is {name!r}, which is not one "
+                         f"of its serving endpoints {sorted(endpoints)}")
+    return {"serving_default": endpoints[name], **endpoints}
 
 
 def with_input_checks(fn, specs):

@@ -28,7 +28,7 @@ def kl_divergence_standard_normal(mean, log_var):
 
     Example:
     >>> import numpy as np
-    >>> float(kl_divergence_standard_normal(np.zeros((1, 4)), np.zeros((1, 4)))[0])
+    >>> float(kl_divergence_standard_normal(np.zeros((1, 4)), np.zeros((1, 4)))[0]) + 0.0  # not -0.0
     0.0
     """
     mean, log_var = _float32(mean), _float32(log_var)

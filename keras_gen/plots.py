@@ -12,8 +12,8 @@ def image_grid(images, cols=None, padding=1, pad_value=1.0):
     """Tile `(n, h, w, c)` images in [0, 1] into one `(H, W, c)` float array.
 
     Example:
-    >>> image_grid(np.zeros((6, 4, 4, 1)), cols=3).shape
-    (9, 13, 1)
+    >>> image_grid(np.zeros((6, 4, 4, 1)), cols=3).shape  # one-pixel gaps between tiles
+    (9, 14, 1)
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 3:

@@ -6,7 +6,8 @@ import pytest
 
 from keras_gen import export
 from keras_gen.data.biased import biased_digit_task, thicken
-from keras_gen.models import DBVAE, DebiasingSampler, debiasing_weights
+from keras_gen.data import DebiasingSampler, debiasing_weights
+from keras_gen.models import DBVAE
 from model_checks import check_keras_file_round_trip, run_saved_model_without_keras
 
 

@@ -79,13 +79,10 @@ def test_saved_model_cli_lists_signatures(tmp_path, trained_vae):
     assert "DT_FLOAT" in proc.stdout
 
 
-def test_export_needs_serving_default(tmp_path):
-    class NoDefault(VAE):
-        def serving_endpoints(self):
-            endpoints = super().serving_endpoints()
-            endpoints.pop("serving_default")
-            return endpoints
+def test_export_needs_a_default_signature_among_the_endpoints(tmp_path):
+    class Broken(VAE):
+        default_signature = "nope"
 
-    with pytest.raises(ValueError, match="serving_default"):
-        export.export(NoDefault(latent_dim=2), str(tmp_path / "x"))
-    assert not os.path.exists(tmp_path / "x" / "1")
+    with pytest.raises(ValueError, match="default_signature is 'nope'"):
+        export.export(Broken(latent_dim=2), str(tmp_path / "broken"))
+    assert not (tmp_path / "broken").exists()

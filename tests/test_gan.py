@@ -126,7 +126,7 @@ def test_ema_generator_is_used_for_sampling(digits):
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
 def test_dcgan_sizes(shape):
     model = DCGAN(image_shape=shape, latent_dim=8, base_filters=4)
-    images = model.generate(2)
+    images = model.sample(2)
     assert images.shape == (2, *shape) and images.min() >= 0 and images.max() <= 1
     assert tuple(model.discriminator.output.shape) == (None, 1)
 
@@ -140,11 +140,13 @@ def test_conditional_gan_joins_labels(digits, tmp_path):
     z = np.zeros((2, 4), "float32")
     assert np.abs(np.asarray(model.generate_from(z, [1, 1])) - np.asarray(model.generate_from(z, [8, 8]))).max() > 0
     with pytest.raises(ValueError, match="labels must be in"):
-        model.generate_labels([10])
-    np.testing.assert_array_equal(model.generate([2, 7], seed=3), model.generate(2, seed=3, labels=[2, 7]))
+        model.sample(1, labels=[10])
+    # without labels, sample cycles the classes 0..9
+    np.testing.assert_array_equal(model.sample(10, seed=3), model.sample(10, seed=3, labels=np.arange(10)))
+    assert np.abs(model.sample(2, seed=3, labels=[2, 7]) - model.sample(2, seed=3, labels=[7, 2])).max() > 0
     with pytest.raises(ValueError, match="labels"):
         model.fit(x, batch_size=16, epochs=1, verbose=0)
-    check_keras_file_round_trip(model, tmp_path, lambda m: m.generate_labels([0, 5, 9]))
+    check_keras_file_round_trip(model, tmp_path, lambda m: m.sample(3, labels=[0, 5, 9]))
 
 
 @pytest.mark.parametrize("cls, kwargs", [
@@ -157,7 +159,7 @@ def test_round_trips(cls, kwargs, digits, tmp_path):
     check_config_round_trip(model)
     model.compile(optimizer="adam")
     model.fit(digits[0][:16], batch_size=8, epochs=1, verbose=0)
-    check_keras_file_round_trip(model, tmp_path, lambda m: m.generate(3, seed=1))
+    check_keras_file_round_trip(model, tmp_path, lambda m: m.sample(3, seed=1))
 
 
 def test_export_runs_with_tensorflow_only(tmp_path):
@@ -190,4 +192,4 @@ def test_mixed_precision_scales_both_optimizers(policy, digits):
         assert wrapped is (policy == "mixed_float16")
     history = model.fit(digits[0][:16], batch_size=8, epochs=2, verbose=0)
     assert np.isfinite(history.history["d_loss"]).all() and np.isfinite(history.history["g_loss"]).all()
-    assert model.generate(2).dtype == np.float32
+    assert model.sample(2).dtype == np.float32

@@ -68,7 +68,7 @@ def test_vae_preset_is_trained():
 def test_cgan_preset_draws_the_requested_digits():
     cgan = ConditionalGAN.from_preset("cgan_mnist")
     labels = np.arange(200) % 10
-    images = cgan.generate(200, seed=1, labels=labels)
+    images = cgan.sample(200, seed=1, labels=labels)
     _, predictions = metrics.DigitFeatures().features_and_predictions(images)
     assert metrics.class_consistency(labels, predictions) > 0.7
 

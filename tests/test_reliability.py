@@ -124,7 +124,7 @@ def test_labels_out_of_range_are_errors_everywhere(tmp_path):
         cvae.fit(dataset, epochs=1, verbose=0)
     cgan = ConditionalGAN(num_classes=3, latent_dim=4, units=(8,))
     with pytest.raises(ValueError, match=r"labels must be in \[0, 3\)"):
-        cgan.generate([0, 3])
+        cgan.sample(2, labels=[0, 3])
     # and through an exported signature
     from keras_gen.export import export
 

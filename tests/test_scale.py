@@ -7,6 +7,8 @@ import tensorflow as tf
 
 from family_cases import DETERMINISTIC, all_families, make_case
 
+from keras_gen.export import with_serving_default
+
 
 def families(default):
     """Every family; those outside `default` are marked slow (run with `-m slow`)."""
@@ -21,20 +23,10 @@ def fit_steps(model, batch, steps=1, jit_compile=False, batch_size=8):
 
 
 def float_outputs(model):
-    """A float32 output of the family's inference path (samples, translations or reconstructions)."""
-    if hasattr(model, "translate"):
-        return model.translate(np.zeros((2, *model.image_shape), "float32"))
-    if hasattr(model, "reconstruct") and not hasattr(model, "sample"):
-        return model.reconstruct(np.zeros((2, *model.image_shape), "float32"))
-    if type(model).__name__ in ("PixelCNN",):
-        return model.log_prob(np.zeros((2, *model.image_shape), "float32"))
-    if type(model).__name__ == "DiffusionModel":
-        return model.sample(2, steps=2)
-    labels = [0, 1] if getattr(model, "num_classes", None) else None
-    if hasattr(model, "generate_from"):
-        return model.generate_from(np.zeros((2, model.latent_dim), "float32"), labels)
-    return model.decode(np.zeros((2, model.latent_dim), "float32"), labels) if labels else \
-        model.decode(np.zeros((2, model.latent_dim), "float32"))
+    """The float32 outputs of the family's `serving_default` endpoint on zero inputs."""
+    function, specs = with_serving_default(model)["serving_default"]
+    inputs = [np.zeros((2, *spec.shape[1:]), spec.dtype.as_numpy_dtype) for spec in specs]
+    return list(function(*inputs).values())[0]
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])

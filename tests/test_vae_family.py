@@ -68,7 +68,7 @@ def test_conditional_vae_uses_labels(labelled, tmp_path):
     with pytest.raises(ValueError, match=r"labels must be in \[0, 10\)"):
         model.decode(z, np.array([3, 10]))
     check_keras_file_round_trip(model, tmp_path, lambda m: m.reconstruct(x[:4], y[:4]))
-    grid = model.generate(20, seed=0)
+    grid = model.sample(20, seed=0)
     assert grid.shape == (20, 28, 28, 1)
 
 

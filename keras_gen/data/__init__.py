@@ -4,9 +4,16 @@ from keras_gen.data.datasets import OFFLINE_SOURCES, load, load_arrays, num_clas
 from keras_gen.data import folders
 from keras_gen.data.folders import class_names, from_directory
 from keras_gen.data.pipelines import batch_pipeline, from_arrays, images_only, without_autotuner
+from keras_gen.data.debiasing import DebiasingSampler, biased_task_training, debiasing_weights
+from keras_gen.data.tasks import TrainingData, training_data
 
 __all__ = [
     "OFFLINE_SOURCES",
+    "DebiasingSampler",
+    "TrainingData",
+    "biased_task_training",
+    "debiasing_weights",
+    "training_data",
     "batch_pipeline",
     "class_names",
     "folders",

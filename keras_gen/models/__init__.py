@@ -1,4 +1,5 @@
-"""Model families. `FAMILIES` maps the names used by `apps/train.py` to their classes."""
+"""Model families. `FAMILIES` maps each family's registered name to its class, in the order
+the modules below register them (`keras_gen.training.register_family`)."""
 
 from keras_gen.models.autoencoder import (
     AutoEncoder,
@@ -13,27 +14,9 @@ from keras_gen.models.gan import DCGAN, GAN
 from keras_gen.models.wgan import WGAN_GP
 from keras_gen.models.diffusion import DiffusionModel
 from keras_gen.models.pixelcnn import PixelCNN
-from keras_gen.models.dbvae import DBVAE, DebiasingSampler, debiasing_weights
+from keras_gen.models.dbvae import DBVAE
 from keras_gen.models.vae import VAE, BetaVAE, ConditionalVAE
-
-FAMILIES = {
-    "vae": VAE,
-    "beta_vae": BetaVAE,
-    "cvae": ConditionalVAE,
-    "dbvae": DBVAE,
-    "autoencoder": AutoEncoder,
-    "stacked_ae": StackedAutoEncoder,
-    "sparse_ae": SparseAutoEncoder,
-    "denoising_ae": DenoisingAutoEncoder,
-    "gan": GAN,
-    "dcgan": DCGAN,
-    "cgan": ConditionalGAN,
-    "wgan_gp": WGAN_GP,
-    "pix2pix": Pix2Pix,
-    "cyclegan": CycleGAN,
-    "pixelcnn": PixelCNN,
-    "diffusion": DiffusionModel,
-}
+from keras_gen.training import FAMILIES
 
 __all__ = [
     "DBVAE",
@@ -49,11 +32,9 @@ __all__ = [
     "AutoEncoder",
     "BetaVAE",
     "ConditionalVAE",
-    "DebiasingSampler",
     "DiffusionModel",
     "PixelCNN",
     "DenoisingAutoEncoder",
     "SparseAutoEncoder",
     "StackedAutoEncoder",
-    "debiasing_weights",
 ]

@@ -30,13 +30,13 @@ from keras_gen.networks import (
     dense_encoder_from_layers,
     mirrored_dense_layers,
 )
-from keras_gen.training import GenerativeModel, first_element, global_batch_mean
+from keras_gen.training import GenerativeModel, first_element, global_batch_mean, register_family
 
 ARCHITECTURES = ("dense", "conv")
 RECONSTRUCTIONS = ("bce", "mse")
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("autoencoder")
 class AutoEncoder(GenerativeModel):
     """Deterministic autoencoder with a dense or convolutional encoder/decoder.
 
@@ -60,7 +60,9 @@ class AutoEncoder(GenerativeModel):
     """
 
     loss_names = ("loss", "reconstruction_loss", "mse")
-    preview = "reconstruct"  # SampleGrid shows inputs beside reconstructions
+    preview = "reconstruct"
+    default_signature = "reconstruct"
+    smoke_config = dict(latent_dim=4, units=(8,))
 
     def __init__(
         self,
@@ -179,7 +181,6 @@ class AutoEncoder(GenerativeModel):
         images_spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
         code_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
         return {
-            "serving_default": (lambda images: {"images": self.reconstruct(images)}, [images_spec]),
             "reconstruct": (lambda images: {"images": self.reconstruct(images)}, [images_spec]),
             "encode": (lambda images: {"code": self.encode(images)}, [images_spec]),
             "decode": (lambda z: {"images": self.decode(z)}, [code_spec]),
@@ -200,7 +201,7 @@ class AutoEncoder(GenerativeModel):
         return config
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("sparse_ae")
 class SparseAutoEncoder(AutoEncoder):
     """Autoencoder with a sigmoid code and the KL sparsity penalty on mean activations.
 
@@ -215,6 +216,8 @@ class SparseAutoEncoder(AutoEncoder):
     """
 
     loss_names = ("loss", "reconstruction_loss", "mse", "sparsity_loss", "mean_activation")
+
+    smoke_config = dict(latent_dim=8, units=(8,))
 
     def __init__(self, latent_dim=128, rho=0.05, beta=3.0, **kwargs):
         kwargs["code_activation"] = "sigmoid"
@@ -242,7 +245,7 @@ class SparseAutoEncoder(AutoEncoder):
 NOISE_TYPES = ("gaussian", "masking")
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("denoising_ae")
 class DenoisingAutoEncoder(AutoEncoder):
     """Autoencoder trained to undo corruption applied inside `train_step` only.
 
@@ -286,7 +289,7 @@ class DenoisingAutoEncoder(AutoEncoder):
         return config
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("stacked_ae")
 class StackedAutoEncoder(AutoEncoder):
     """Deep dense autoencoder of any depth, with optional greedy layer-wise pretraining.
 
@@ -300,6 +303,9 @@ class StackedAutoEncoder(AutoEncoder):
     >>> [layer.units for layer in sae.encoder_layers]
     [64, 32, 8]
     """
+
+    layerwise_pretraining = True
+    smoke_config = dict(latent_dim=4, units=(8, 6))
 
     def __init__(self, units=(256, 128), latent_dim=32, **kwargs):
         kwargs["architecture"] = "dense"
@@ -316,8 +322,8 @@ class StackedAutoEncoder(AutoEncoder):
         dense = [layer for layer in self.decoder.layers if isinstance(layer, keras.layers.Dense)]
         return dense[::-1]
 
-    def pretrain_layerwise(self, dataset, epochs_per_layer=1, optimizer="adam",
-                           steps_per_epoch=None, verbose=0):
+    def pretrain_layerwise(self, dataset, epochs_per_layer=1, steps_per_epoch=None, verbose=0,
+                           optimizer="adam"):
         """Train each layer pair as a shallow autoencoder, from the input inwards.
 
         Layer pair i reconstructs the output of encoder layers `0..i-1` (kept fixed): the

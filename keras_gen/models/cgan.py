@@ -7,25 +7,25 @@ image for MLPs), so D judges whether an image is a real example *of that class*.
 
 from __future__ import annotations
 
-import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from keras_gen.models.gan import GAN
+from keras_gen.training import register_family
 from keras_gen.training.conditioning import LabelConditioned
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("cgan")
 class ConditionalGAN(LabelConditioned, GAN):
     """GAN conditioned on integer labels; batches are `(images, labels)`.
 
     Example:
-    >>> import numpy as np
     >>> cgan = ConditionalGAN(num_classes=10, latent_dim=8, units=(32,))
-    >>> cgan.generate_labels([3, 3, 7]).shape
+    >>> cgan.sample(3, labels=[3, 3, 7]).shape
     (3, 28, 28, 1)
     """
+
+    smoke_config = dict(latent_dim=4, units=(8,), num_classes=3)
 
     def __init__(self, num_classes=10, **kwargs):
         self.num_classes = int(num_classes)
@@ -43,19 +43,10 @@ class ConditionalGAN(LabelConditioned, GAN):
     def discriminator_inputs(self, images, labels):
         return [images, self.condition_vector(labels)]
 
-    def generate(self, num_images, seed=0, labels=None):
-        """Samples of the requested classes: `generate(labels)` gives one per label, and
-        `generate(n)` cycles the labels 0, 1, ..., num_classes - 1 (row by row)."""
-        if np.ndim(num_images) > 0:
-            labels = np.asarray(num_images).reshape(-1)
-            num_images = len(labels)
-        if labels is None:
-            labels = np.arange(int(num_images)) % self.num_classes
-        return super().generate(num_images, seed=seed, labels=labels)
-
-    def generate_labels(self, labels, seed=0):
-        """One sample per requested label (the same as `generate(labels)`)."""
-        return self.generate(labels, seed=seed)
+    def sample(self, num_images, seed=0, labels=None):
+        """Samples of the requested classes, one per label; without labels the classes
+        0, 1, ..., num_classes - 1 are cycled (row by row)."""
+        return super().sample(num_images, seed=seed, labels=self.sample_labels(num_images, labels))
 
     def call(self, inputs, training=False):
         z, labels = inputs
@@ -66,13 +57,10 @@ class ConditionalGAN(LabelConditioned, GAN):
         labels_spec = tf.TensorSpec((None,), tf.int32, name="labels")
         seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
         return {
-            "serving_default": (lambda z, labels: {"images": self.generate_from(z, labels)},
-                                [z_spec, labels_spec]),
             "generate": (lambda z, labels: {"images": self.generate_from(z, labels)},
                          [z_spec, labels_spec]),
-            "sample": (lambda seeds, labels: {
-                "images": self.generate_from(self.noise_from_seeds(seeds), labels)},
-                [seeds_spec, labels_spec]),
+            "sample": (lambda seeds, labels: {"images": self.sample_from_seeds(seeds, labels)},
+                       [seeds_spec, labels_spec]),
         }
 
     def get_config(self):

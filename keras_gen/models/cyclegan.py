@@ -2,16 +2,16 @@
 
 Generators G: X -> Y and F: Y -> X (ResNet blocks, instance norm) and PatchGAN discriminators
 D_X, D_Y, trained with the least-squares adversarial loss, the cycle-consistency loss and the
-identity loss, in one `train_step` on the shared core (one optimizer for both generators,
-one for both discriminators):
+identity loss, from one `compute_losses` pass that the shared core's training step turns into
+two updates (one optimizer for both generators, then one for both discriminators):
 
     L_G = LS_gen(D_Y(G(x))) + LS_gen(D_X(F(y)))
           + lambda_cycle * (|F(G(x)) - x|_1 + |G(F(y)) - y|_1)
           + lambda_identity * lambda_cycle * (|G(y) - y|_1 + |F(x) - x|_1)
     L_D = 0.5 * (LS_disc(D_Y(y), D_Y(pool_Y(G(x)))) + LS_disc(D_X(x), D_X(pool_X(F(y)))))
 
-The discriminators see fakes through a history pool of earlier generated images (50 by
-default). Batches are `(x, y)` in [-1, 1]; translations and exports use [0, 1].
+In training the discriminators see fakes through a history pool of earlier generated images
+(50 by default); evaluation scores the current fakes. Batches are `(x, y)` in [-1, 1]; translations and exports use [0, 1].
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from keras_gen import losses as L
 from keras_gen.models.pix2pix import to_model_range, to_unit_range
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.resnet import resnet_generator
-from keras_gen.training import GenerativeModel
+from keras_gen.training import GenerativeModel, Update, register_family
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -92,7 +92,7 @@ class ImageHistoryPool(keras.layers.Layer):
         return config
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("cyclegan")
 class CycleGAN(GenerativeModel):
     """Two ResNet generators and two PatchGAN discriminators for unpaired translation.
 
@@ -108,7 +108,10 @@ class CycleGAN(GenerativeModel):
     optimizer_names = ("generators", "discriminators")
     loss_names = ("g_loss", "d_loss", "g_adversarial", "cycle_loss", "identity_loss")
     value_range = (-1.0, 1.0)
+    batch_layout = "unpaired"
     preview = "translate"
+    default_signature = "translate_x_to_y"
+    smoke_config = dict(base_filters=4, num_blocks=1, discriminator_layers=2, pool_size=4)
 
     def __init__(self, image_shape=(256, 256, 3), lambda_cycle=10.0, lambda_identity=0.5,
                  pool_size=50, base_filters=64, num_blocks=6, discriminator_layers=3, **kwargs):
@@ -136,72 +139,42 @@ class CycleGAN(GenerativeModel):
         """Adam(2e-4, beta_1=0.5), as in the paper."""
         return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate, beta_1=0.5)
 
-    @classmethod
-    def task_data(cls, dataset, batch_size, seed=0, image_size=None):
-        """Training data for `apps/train.py cyclegan`: scikit-learn digits <-> mnist_5k
-        (`--dataset mnist_5k`, unpaired, offline) or a TFDS `cycle_gan/<pair>` config."""
-        from keras_gen.data import OFFLINE_SOURCES, paired
-
-        if dataset.startswith("tfds:cycle_gan"):
-            train = paired.load_cycle_gan(dataset, "train", image_size=image_size or (256, 256),
-                                          batch_size=batch_size, seed=seed)
-            return {"train": train, "validation": None, "callbacks": [], "steps_per_epoch": 100,
-                    "model_args": {}}
-        if dataset not in OFFLINE_SOURCES:
-            raise ValueError(f"cyclegan trains on digits <-> mnist_5k ({OFFLINE_SOURCES}) or a "
-                             f"'tfds:cycle_gan/<pair>' dataset, not {dataset!r}")
-        (x, _), (y, _) = paired.digits_to_mnist("train")
-        (x_test, _), (y_test, _) = paired.digits_to_mnist("test")
-        n = min(len(x_test), len(y_test))
-        return {"train": paired.unpaired_from_arrays(x, y, batch_size=batch_size, seed=seed),
-                "validation": paired.pairs_from_arrays(x_test[:n], y_test[:n], batch_size=256,
-                                                       shuffle=False),
-                "callbacks": [], "steps_per_epoch": max(1, len(x) // batch_size), "model_args": {}}
-
     def variables_for(self, slot):
         if slot == "generators":
             return self.generator_g.trainable_variables + self.generator_f.trainable_variables
         return self.discriminator_x.trainable_variables + self.discriminator_y.trainable_variables
 
-    def train_step(self, data):
-        real_x, real_y = ops.cast(data[0], "float32"), ops.cast(data[1], "float32")
-        with tf.GradientTape(persistent=True) as tape:
-            fake_y = ops.cast(self.generator_g(real_x, training=True), "float32")
-            fake_x = ops.cast(self.generator_f(real_y, training=True), "float32")
-            cycled_x = ops.cast(self.generator_f(fake_y, training=True), "float32")
-            cycled_y = ops.cast(self.generator_g(fake_x, training=True), "float32")
-            adversarial = (
-                L.generator_loss("least_squares", self.discriminator_y(fake_y, training=True))
-                + L.generator_loss("least_squares", self.discriminator_x(fake_x, training=True)))
-            cycle = L.mean_absolute_error(real_x, cycled_x) + L.mean_absolute_error(real_y, cycled_y)
-            g_loss = adversarial + self.lambda_cycle * cycle
-            identity = ops.zeros_like(cycle)
-            if self.lambda_identity:
-                same_y = ops.cast(self.generator_g(real_y, training=True), "float32")
-                same_x = ops.cast(self.generator_f(real_x, training=True), "float32")
-                identity = L.mean_absolute_error(real_y, same_y) + L.mean_absolute_error(real_x, same_x)
-                g_loss = g_loss + self.lambda_identity * self.lambda_cycle * identity
-            pooled_y = self.pool_y.query(tf.stop_gradient(fake_y))
-            pooled_x = self.pool_x.query(tf.stop_gradient(fake_x))
-            d_loss = 0.5 * (
-                L.discriminator_loss("least_squares", self.discriminator_y(real_y, training=True),
-                                     self.discriminator_y(pooled_y, training=True))
-                + L.discriminator_loss("least_squares", self.discriminator_x(real_x, training=True),
-                                       self.discriminator_x(pooled_x, training=True)))
-            scaled_g = self.scaled_loss("generators", g_loss)
-            scaled_d = self.scaled_loss("discriminators", d_loss)
-        self.optimize("generators", tape, scaled_g, self.variables_for("generators"))
-        self.optimize("discriminators", tape, scaled_d, self.variables_for("discriminators"))
-        del tape
-        return self.update_trackers({"g_loss": g_loss, "d_loss": d_loss, "g_adversarial": adversarial,
-                                     "cycle_loss": cycle, "identity_loss": identity})
+    def updates(self):
+        return (Update("generators", "g_loss"), Update("discriminators", "d_loss"))
 
-    def test_step(self, data):
+    def compute_losses(self, data, training=False):
         real_x, real_y = ops.cast(data[0], "float32"), ops.cast(data[1], "float32")
-        fake_y, fake_x = self.generator_g(real_x), self.generator_f(real_y)
-        cycle = (L.mean_absolute_error(real_x, self.generator_f(fake_y))
-                 + L.mean_absolute_error(real_y, self.generator_g(fake_x)))
-        return self.update_trackers({"cycle_loss": cycle})
+        g, f = self.generator_g, self.generator_f
+        fake_y = ops.cast(g(real_x, training=training), "float32")
+        fake_x = ops.cast(f(real_y, training=training), "float32")
+        cycled_x = ops.cast(f(fake_y, training=training), "float32")
+        cycled_y = ops.cast(g(fake_x, training=training), "float32")
+        adversarial = (
+            L.generator_loss("least_squares", self.discriminator_y(fake_y, training=training))
+            + L.generator_loss("least_squares", self.discriminator_x(fake_x, training=training)))
+        cycle = L.mean_absolute_error(real_x, cycled_x) + L.mean_absolute_error(real_y, cycled_y)
+        g_loss = adversarial + self.lambda_cycle * cycle
+        identity = ops.zeros_like(cycle)
+        if self.lambda_identity:
+            same_y = ops.cast(g(real_y, training=training), "float32")
+            same_x = ops.cast(f(real_x, training=training), "float32")
+            identity = L.mean_absolute_error(real_y, same_y) + L.mean_absolute_error(real_x, same_x)
+            g_loss = g_loss + self.lambda_identity * self.lambda_cycle * identity
+        pooled_y, pooled_x = tf.stop_gradient(fake_y), tf.stop_gradient(fake_x)
+        if training:
+            pooled_y, pooled_x = self.pool_y.query(pooled_y), self.pool_x.query(pooled_x)
+        d_loss = 0.5 * (
+            L.discriminator_loss("least_squares", self.discriminator_y(real_y, training=training),
+                                 self.discriminator_y(pooled_y, training=training))
+            + L.discriminator_loss("least_squares", self.discriminator_x(real_x, training=training),
+                                   self.discriminator_x(pooled_x, training=training)))
+        return {"g_loss": g_loss, "d_loss": d_loss, "g_adversarial": adversarial,
+                "cycle_loss": cycle, "identity_loss": identity}
 
     def translate_x_to_y(self, images):
         """X images in [0, 1] -> Y images in [0, 1]."""
@@ -226,7 +199,6 @@ class CycleGAN(GenerativeModel):
     def serving_endpoints(self):
         spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
         return {
-            "serving_default": (lambda images: {"images": self.translate_x_to_y(images)}, [spec]),
             "translate_x_to_y": (lambda images: {"images": self.translate_x_to_y(images)}, [spec]),
             "translate_y_to_x": (lambda images: {"images": self.translate_y_to_x(images)}, [spec]),
         }

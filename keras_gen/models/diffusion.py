@@ -28,7 +28,13 @@ from keras import ops
 
 from keras_gen import losses as L
 from keras_gen.networks.unet import diffusion_unet
-from keras_gen.training import GenerativeModel, first_element, update_moving_average, warmed_up_decay
+from keras_gen.training import (
+    GenerativeModel,
+    first_element,
+    register_family,
+    update_moving_average,
+    warmed_up_decay,
+)
 
 SCHEDULES = ("linear", "cosine")
 
@@ -45,7 +51,7 @@ def beta_schedule(kind, timesteps):
     raise ValueError(f"schedule must be one of {SCHEDULES}, got {kind!r}")
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("diffusion")
 class DiffusionModel(GenerativeModel):
     """DDPM with a small U-Net, DDPM and DDIM samplers, and EMA weights.
 
@@ -57,10 +63,12 @@ class DiffusionModel(GenerativeModel):
     >>> sorted(model.fit(x, epochs=1, verbose=0).history)
     ['loss']
     >>> model.sample(2, steps=5).shape
-    TensorShape([2, 8, 8, 1])
+    (2, 8, 8, 1)
     """
 
     value_range = (-1.0, 1.0)
+    default_signature = "sample"
+    smoke_config = dict(base_filters=8, timesteps=10)
 
     def __init__(self, image_shape=(28, 28, 1), timesteps=1000, schedule="linear", base_filters=32,
                  ema_decay=0.999, **kwargs):
@@ -113,10 +121,8 @@ class DiffusionModel(GenerativeModel):
         """The EMA decay after the warm-up (`keras_gen.training.warmed_up_decay`)."""
         return warmed_up_decay(self.ema_decay, self.get_optimizer().iterations)
 
-    def train_step(self, data):
-        logs = super().train_step(data)
+    def after_update(self, slot):
         update_moving_average(self.ema_network, self.network, self.ema_rate())
-        return logs
 
     # ------------------------------------------------------------------ reverse process
     def predict_noise(self, x_t, t, use_ema=True):
@@ -161,10 +167,11 @@ class DiffusionModel(GenerativeModel):
     @tf.function(reduce_retracing=True)
     def sample_from_seeds(self, seeds, steps=50, method="ddim", eta=0.0):
         """Images in [0, 1], one per integer seed; `method` "ddpm" uses all T steps."""
-        return self.sample_images(seeds, steps, method, eta)
+        return self.reverse_process(seeds, steps, method, eta)
 
-    def sample_images(self, seeds, steps=50, method="ddim", eta=0.0):
-        """The sampling loop (graph-friendly; `sample_from_seeds` is its compiled form)."""
+    def reverse_process(self, seeds, steps=50, method="ddim", eta=0.0):
+        """The sampling loop from seeded noise (graph-friendly; `sample_from_seeds` is its
+        compiled form, and the exported `sample` signature traces it)."""
         seeds = tf.cast(tf.convert_to_tensor(seeds), tf.int64)
         base = tf.reduce_sum(seeds) * 1000003 + tf.cast(tf.shape(seeds)[0], tf.int64)
         shape = tf.concat([tf.shape(seeds)[:1], self.image_shape], 0)
@@ -189,11 +196,10 @@ class DiffusionModel(GenerativeModel):
         return tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
 
     def sample(self, num_images, seed=0, steps=50, method="ddim", eta=0.0):
+        """`num_images` images in [0, 1] (NumPy) from seeds `seed, seed + 1, ...`."""
         seeds = np.arange(seed, seed + int(num_images), dtype=np.int32)
-        return self.sample_from_seeds(seeds, steps=steps, method=method, eta=float(eta))
-
-    def generate(self, num_images, seed=0):
-        return ops.convert_to_numpy(self.sample(num_images, seed=seed))
+        return ops.convert_to_numpy(
+            self.sample_from_seeds(seeds, steps=steps, method=method, eta=float(eta)))
 
     def serving_endpoints(self):
         seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
@@ -202,10 +208,9 @@ class DiffusionModel(GenerativeModel):
 
         def sample(seeds, steps):
             tf.debugging.assert_equal(steps, steps[0], message="every row must ask for the same steps")
-            return {"images": self.sample_images(seeds, steps[0])}
+            return {"images": self.reverse_process(seeds, steps[0])}
 
-        return {"serving_default": (sample, [seeds_spec, steps_spec]),
-                "sample": (sample, [seeds_spec, steps_spec])}
+        return {"sample": (sample, [seeds_spec, steps_spec])}
 
     def get_config(self):
         config = super().get_config()

@@ -1,8 +1,9 @@
 """Generative adversarial networks on the shared training core: GAN and DCGAN.
 
-A generator G maps noise z to images; a discriminator D scores images as real or fake. One
-`train_step` runs G once, scores the real and the generated batch, and updates both networks
-from that single forward pass (D every step, G every `n_critic` steps):
+A generator G maps noise z to images; a discriminator D scores images as real or fake.
+`compute_losses` runs G once and scores the real and the generated batch; the core's training
+step updates both networks from that single forward pass (D every step, G every `n_critic`
+steps, as `updates()` says):
 
     D minimises  discriminator_loss(D(x), D(G(z)))   (+ gradient_penalty_weight * GP)
     G minimises  generator_loss(D(G(z)))
@@ -25,12 +26,19 @@ from keras_gen import losses as L
 from keras_gen.latent import normal_from_seeds
 from keras_gen.networks import mlp_discriminator, mlp_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
-from keras_gen.training import GenerativeModel, first_element, update_moving_average, warmed_up_decay
+from keras_gen.training import (
+    GenerativeModel,
+    Update,
+    first_element,
+    register_family,
+    update_moving_average,
+    warmed_up_decay,
+)
 
 ARCHITECTURES = ("mlp", "dcgan")
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("gan")
 class GAN(GenerativeModel):
     """GAN with MLP (default) or DCGAN networks and optional stabilisers.
 
@@ -60,6 +68,8 @@ class GAN(GenerativeModel):
     optimizer_names = ("generator", "discriminator")
     loss_names = ("d_loss", "g_loss", "real_output", "fake_output")
     value_range = (-1.0, 1.0)
+    default_signature = "generate"
+    smoke_config = dict(latent_dim=4, units=(8,), ema_decay=0.9)
     condition_dim = 0
 
     def __init__(
@@ -174,61 +184,48 @@ class GAN(GenerativeModel):
         progress = ops.cast(self.discriminator_steps(), "float32") / float(self.instance_noise_steps)
         return self.instance_noise * ops.maximum(0.0, 1.0 - progress)
 
-    def add_instance_noise(self, images, stddev):
-        if not self.instance_noise:
+    def add_instance_noise(self, images, stddev, training=True):
+        if not self.instance_noise or not training:
             return images
         return images + stddev * keras.random.normal(ops.shape(images), seed=self.seed_generator)
 
-    def train_step(self, data):
+    def updates(self):
+        """D on every step; G on every `n_critic`-th, counted in D steps."""
+        return (Update("discriminator", "d_total"),
+                Update("generator", "g_loss", every=self.n_critic))
+
+    def compute_losses(self, data, training=False):
+        """Both players' losses from one generator pass. Label smoothing, instance noise and
+        the gradient penalty apply in training only (`d_total` is what D minimises)."""
         real, labels = self.split_batch(data)
         real = ops.cast(real, "float32")
         batch = ops.shape(real)[0]
         z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        stddev = self.instance_noise_stddev()
-        with tf.GradientTape(persistent=True) as tape:
-            fake = ops.cast(self.generator(self.generator_inputs(z, labels), training=True), "float32")
-            real_out = self.discriminator(
-                self.discriminator_inputs(self.add_instance_noise(real, stddev), labels), training=True)
-            fake_out = self.discriminator(
-                self.discriminator_inputs(self.add_instance_noise(fake, stddev), labels), training=True)
-            d_loss = L.discriminator_loss(self.loss_kind, real_out, fake_out,
-                                          real_label=1.0 - self.label_smoothing)
-            losses = {"d_loss": d_loss, "real_output": real_out, "fake_output": fake_out}
-            d_total = d_loss
-            if self.gradient_penalty_weight:
-                penalty = L.gradient_penalty(
-                    self.discriminator, real, tf.stop_gradient(fake),
-                    keras.random.uniform((batch,), seed=self.seed_generator),
-                    condition=self.condition_vector(labels))
-                losses["gradient_penalty"] = penalty
-                d_total = d_loss + self.gradient_penalty_weight * penalty
-            g_loss = L.generator_loss(self.loss_kind, fake_out)
-            losses["g_loss"] = g_loss
-            scaled_d = self.scaled_loss("discriminator", d_total)
-            scaled_g = self.scaled_loss("generator", g_loss)
-        generator_turn = ops.equal(self.discriminator_steps() % self.n_critic, 0)
-        self.optimize("discriminator", tape, scaled_d, self.variables_for("discriminator"))
+        stddev = self.instance_noise_stddev() if training else 0.0
+        fake = ops.cast(self.generator(self.generator_inputs(z, labels), training=training), "float32")
+        real_out = self.discriminator(
+            self.discriminator_inputs(self.add_instance_noise(real, stddev, training), labels),
+            training=training)
+        fake_out = self.discriminator(
+            self.discriminator_inputs(self.add_instance_noise(fake, stddev, training), labels),
+            training=training)
+        real_label = 1.0 - self.label_smoothing if training else 1.0
+        d_loss = L.discriminator_loss(self.loss_kind, real_out, fake_out, real_label=real_label)
+        losses = {"d_loss": d_loss, "d_total": d_loss, "real_output": real_out,
+                  "fake_output": fake_out}
+        if training and self.gradient_penalty_weight:
+            penalty = L.gradient_penalty(
+                self.discriminator, real, tf.stop_gradient(fake),
+                keras.random.uniform((batch,), seed=self.seed_generator),
+                condition=self.condition_vector(labels))
+            losses["gradient_penalty"] = penalty
+            losses["d_total"] = d_loss + self.gradient_penalty_weight * penalty
+        losses["g_loss"] = L.generator_loss(self.loss_kind, fake_out)
+        return losses
 
-        if self.n_critic == 1:
-            self.optimize("generator", tape, scaled_g, self.variables_for("generator"))
+    def after_update(self, slot):
+        if slot == "generator":
             self.update_ema()
-        else:
-            self.optimize_when(generator_turn, "generator", tape, scaled_g,
-                               self.variables_for("generator"), after=self.update_ema)
-        del tape
-        return self.update_trackers(losses)
-
-    def test_step(self, data):
-        real, labels = self.split_batch(data)
-        real = ops.cast(real, "float32")
-        z = keras.random.normal((ops.shape(real)[0], self.latent_dim), seed=self.seed_generator)
-        fake = ops.cast(self.generator(self.generator_inputs(z, labels)), "float32")
-        real_out = self.discriminator(self.discriminator_inputs(real, labels))
-        fake_out = self.discriminator(self.discriminator_inputs(fake, labels))
-        return self.update_trackers({
-            "d_loss": L.discriminator_loss(self.loss_kind, real_out, fake_out),
-            "g_loss": L.generator_loss(self.loss_kind, fake_out),
-            "real_output": real_out, "fake_output": fake_out})
 
     def condition_vector(self, labels):
         """The vector joined to D's input for the gradient penalty (None when unconditional)."""
@@ -253,25 +250,24 @@ class GAN(GenerativeModel):
         images = self.sampling_generator(self.generator_inputs(z, labels), training=False)
         return ops.clip((ops.cast(images, "float32") + 1.0) / 2.0, 0.0, 1.0)
 
-    def generate(self, num_images, seed=0, labels=None):
+    def sample(self, num_images, seed=0, labels=None):
+        """`num_images` images in [0, 1] (NumPy) from noise drawn with NumPy seed `seed`."""
         z = np.random.default_rng(seed).standard_normal((int(num_images), self.latent_dim))
         return ops.convert_to_numpy(self.generate_from(z.astype("float32"), labels))
 
+    def sample_from_seeds(self, seeds, labels=None):
+        """One image per integer seed (stateless: the same seed gives the same image anywhere)."""
+        return self.generate_from(normal_from_seeds(seeds, self.latent_dim), labels)
+
     def call(self, z, training=False):
         return self.generate_from(z)
-
-    def noise_from_seeds(self, seeds):
-        """One z per integer seed (stateless: the same seed gives the same image anywhere)."""
-        return normal_from_seeds(seeds, self.latent_dim)
 
     def serving_endpoints(self):
         z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
         seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
         return {
-            "serving_default": (lambda z: {"images": self.generate_from(z)}, [z_spec]),
             "generate": (lambda z: {"images": self.generate_from(z)}, [z_spec]),
-            "sample": (lambda seeds: {"images": self.generate_from(self.noise_from_seeds(seeds))},
-                       [seeds_spec]),
+            "sample": (lambda seeds: {"images": self.sample_from_seeds(seeds)}, [seeds_spec]),
         }
 
     def get_config(self):
@@ -297,7 +293,7 @@ class GAN(GenerativeModel):
         return config
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("dcgan")
 class DCGAN(GAN):
     """GAN with DCGAN networks (strided convolutions, batch norm, LeakyReLU in D, tanh out).
 
@@ -305,6 +301,8 @@ class DCGAN(GAN):
     >>> DCGAN(image_shape=(32, 32, 3), latent_dim=16).generator.output.shape
     (None, 32, 32, 3)
     """
+
+    smoke_config = dict(latent_dim=4, base_filters=4)
 
     def __init__(self, latent_dim=100, discriminator_dropout=0.0, **kwargs):
         kwargs["architecture"] = "dcgan"

@@ -1,7 +1,8 @@
 """pix2pix (Isola et al., 2017): paired image-to-image translation with a conditional GAN.
 
 A U-Net generator G maps an input image x to an output; a PatchGAN discriminator D sees the
-pair (x, y) concatenated on channels and judges each patch. With one generator pass per step:
+pair (x, y) concatenated on channels and judges each patch. With one generator pass per step
+(`compute_losses`; the core steps D, then G):
 
     D minimises  BCE(D(x, y), 1) + BCE(D(x, G(x)), 0)
     G minimises  BCE(D(x, G(x)), 1) + lambda_l1 * |y - G(x)|_1
@@ -19,7 +20,7 @@ from keras import ops
 from keras_gen import losses as L
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.unet import unet_generator
-from keras_gen.training import GenerativeModel
+from keras_gen.training import GenerativeModel, Update, register_family
 
 
 def to_model_range(images):
@@ -30,7 +31,7 @@ def to_unit_range(images):
     return ops.clip((ops.cast(images, "float32") + 1.0) / 2.0, 0.0, 1.0)
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("pix2pix")
 class Pix2Pix(GenerativeModel):
     """U-Net + PatchGAN translator trained on aligned pairs.
 
@@ -50,7 +51,10 @@ class Pix2Pix(GenerativeModel):
     optimizer_names = ("generator", "discriminator")
     loss_names = ("d_loss", "g_loss", "g_adversarial", "l1_loss")
     value_range = (-1.0, 1.0)
+    batch_layout = "paired"
     preview = "translate"
+    default_signature = "translate"
+    smoke_config = dict(base_filters=4, discriminator_layers=2, dropout=0.0)
 
     def __init__(self, image_shape=(256, 256, 3), output_channels=None, lambda_l1=100.0,
                  base_filters=64, discriminator_layers=3, dropout=0.5, **kwargs):
@@ -74,62 +78,24 @@ class Pix2Pix(GenerativeModel):
         """Adam(2e-4, beta_1=0.5), as in the paper."""
         return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate, beta_1=0.5)
 
-    @classmethod
-    def task_data(cls, dataset, batch_size, seed=0, image_size=None):
-        """Training data for `apps/train.py pix2pix`: the offline edges -> digit task of an
-        offline digit source, or a folder of side-by-side A|B images."""
-        import os
-
-        from keras_gen.data import OFFLINE_SOURCES, paired
-
-        if os.path.isdir(dataset):
-            train = paired.paired_from_directory(dataset, image_size=image_size or (256, 256),
-                                                 batch_size=batch_size, seed=seed)
-            return {"train": train, "validation": None, "callbacks": [], "steps_per_epoch": None,
-                    "model_args": {}}
-        if dataset not in OFFLINE_SOURCES:
-            raise ValueError(f"pix2pix trains on the edges -> digit task of {OFFLINE_SOURCES} or "
-                             f"on a folder of side-by-side A|B images, not {dataset!r}")
-        edges, digits, _ = paired.edges_to_digits("train", dataset)
-        test_edges, test_digits, _ = paired.edges_to_digits("test", dataset)
-        return {"train": paired.pairs_from_arrays(edges, digits, batch_size=batch_size, augment=True,
-                                                  seed=seed),
-                "validation": paired.pairs_from_arrays(test_edges, test_digits, batch_size=256,
-                                                       shuffle=False),
-                "callbacks": [], "steps_per_epoch": None, "model_args": {}}
-
     def variables_for(self, slot):
         network = self.generator if slot == "generator" else self.discriminator
         return network.trainable_variables
 
-    def train_step(self, data):
-        inputs, targets = data[0], data[1]
-        with tf.GradientTape(persistent=True) as tape:
-            fake = ops.cast(self.generator(inputs, training=True), "float32")
-            real_logits = self.discriminator([inputs, targets], training=True)
-            fake_logits = self.discriminator([inputs, fake], training=True)
-            d_loss = L.discriminator_loss("non_saturating", real_logits, fake_logits)
-            adversarial = L.generator_loss("non_saturating", fake_logits)
-            l1 = L.mean_absolute_error(targets, fake)
-            g_loss = adversarial + self.lambda_l1 * l1
-            scaled_d = self.scaled_loss("discriminator", d_loss)
-            scaled_g = self.scaled_loss("generator", g_loss)
-        self.optimize("discriminator", tape, scaled_d, self.variables_for("discriminator"))
-        self.optimize("generator", tape, scaled_g, self.variables_for("generator"))
-        del tape
-        return self.update_trackers({"d_loss": d_loss, "g_loss": g_loss,
-                                     "g_adversarial": adversarial, "l1_loss": l1})
+    def updates(self):
+        return (Update("discriminator", "d_loss"), Update("generator", "g_loss"))
 
-    def test_step(self, data):
+    def compute_losses(self, data, training=False):
         inputs, targets = data[0], data[1]
-        fake = ops.cast(self.generator(inputs, training=True), "float32")  # dropout as noise
-        fake_logits = self.discriminator([inputs, fake])
+        # the generator keeps its dropout on in evaluation too: the paper's noise source
+        fake = ops.cast(self.generator(inputs, training=True), "float32")
+        real_logits = self.discriminator([inputs, targets], training=training)
+        fake_logits = self.discriminator([inputs, fake], training=training)
         adversarial = L.generator_loss("non_saturating", fake_logits)
         l1 = L.mean_absolute_error(targets, fake)
-        return self.update_trackers({
-            "d_loss": L.discriminator_loss("non_saturating", self.discriminator([inputs, targets]),
-                                           fake_logits),
-            "g_loss": adversarial + self.lambda_l1 * l1, "g_adversarial": adversarial, "l1_loss": l1})
+        return {"d_loss": L.discriminator_loss("non_saturating", real_logits, fake_logits),
+                "g_loss": adversarial + self.lambda_l1 * l1,
+                "g_adversarial": adversarial, "l1_loss": l1}
 
     def translate(self, images):
         """Translate images in [0, 1] to outputs in [0, 1]."""
@@ -140,10 +106,7 @@ class Pix2Pix(GenerativeModel):
 
     def serving_endpoints(self):
         spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
-        return {
-            "serving_default": (lambda images: {"images": self.translate(images)}, [spec]),
-            "translate": (lambda images: {"images": self.translate(images)}, [spec]),
-        }
+        return {"translate": (lambda images: {"images": self.translate(images)}, [spec])}
 
     def get_config(self):
         config = super().get_config()

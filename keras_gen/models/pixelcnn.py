@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from keras_gen.networks.masked import gated_pixelcnn_network, pixelcnn_network
-from keras_gen.training import GenerativeModel, first_element
+from keras_gen.training import GenerativeModel, first_element, register_family
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("pixelcnn")
 class PixelCNN(GenerativeModel):
     """PixelCNN on images in [0, 1], quantised to `levels` values; `gated=True` uses the gated
     PixelCNN (vertical and horizontal stacks, no blind spot). The default 15 blocks give 18 rows
@@ -38,6 +37,8 @@ class PixelCNN(GenerativeModel):
     """
 
     loss_names = ("loss", "bits_per_dim")
+    default_signature = "log_prob"
+    smoke_config = dict(filters=4, num_blocks=1)
 
     def __init__(self, image_shape=(28, 28, 1), filters=64, num_blocks=15, levels=256, gated=False,
                  **kwargs):
@@ -114,11 +115,9 @@ class PixelCNN(GenerativeModel):
         return self._complete(start, seeds, 0)
 
     def sample(self, num_images, seed=0):
-        """`num_images` samples from seeds `seed, seed + 1, ...`."""
-        return self.sample_from_seeds(np.arange(seed, seed + int(num_images), dtype=np.int32))
-
-    def generate(self, num_images, seed=0):
-        return ops.convert_to_numpy(self.sample(num_images, seed))
+        """`num_images` samples in [0, 1] (NumPy) from seeds `seed, seed + 1, ...`."""
+        seeds = np.arange(seed, seed + int(num_images), dtype=np.int32)
+        return ops.convert_to_numpy(self.sample_from_seeds(seeds))
 
     def inpaint(self, images, known_rows=None, seed=0):
         """Keep the top `known_rows` rows (default: half) of each image and sample the rest."""
@@ -132,7 +131,6 @@ class PixelCNN(GenerativeModel):
         images_spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
         seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
         return {
-            "serving_default": (lambda images: {"bits_per_dim": self.log_prob(images)}, [images_spec]),
             "log_prob": (lambda images: {"bits_per_dim": self.log_prob(images)}, [images_spec]),
             "sample": (lambda seeds: {"images": self._complete(
                 tf.zeros((tf.shape(seeds)[0], *self.image_shape), tf.int32), seeds, 0)}, [seeds_spec]),

@@ -21,13 +21,13 @@ from keras import ops
 from keras_gen import losses as L
 from keras_gen.latent import normal_from_seeds
 from keras_gen.networks import conv_decoder, conv_encoder
-from keras_gen.training import GenerativeModel, first_element
+from keras_gen.training import GenerativeModel, first_element, register_family
 from keras_gen.training.conditioning import LabelConditioned
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("vae")
 class VAE(GenerativeModel):
     """Convolutional VAE with analytic KL and a Bernoulli or Gaussian decoder.
 
@@ -54,6 +54,8 @@ class VAE(GenerativeModel):
     """
 
     loss_names = ("loss", "reconstruction_loss", "kl_loss")
+    default_signature = "decode"
+    smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8)
 
     def __init__(
         self,
@@ -141,11 +143,18 @@ class VAE(GenerativeModel):
         mean, _ = self.encode(images, labels)
         return self.decode(mean, labels)
 
-    def sample(self, num_samples=None, z=None, seed=None, labels=None):
-        """Images decoded from prior samples: pass a count (and an int `seed`) or codes `z`."""
-        if z is None:
-            z = np.random.default_rng(seed).standard_normal((int(num_samples), self.latent_dim))
+    def generate_from(self, z, labels=None):
+        """Images in [0, 1] decoded from latent codes `z` (`decode`, in the shared vocabulary)."""
         return self.decode(ops.convert_to_tensor(z, "float32"), labels)
+
+    def sample(self, num_images, seed=0, labels=None):
+        """`num_images` images (NumPy, in [0, 1]) decoded from prior draws of NumPy seed `seed`."""
+        z = np.random.default_rng(seed).standard_normal((int(num_images), self.latent_dim))
+        return ops.convert_to_numpy(self.generate_from(z, labels))
+
+    def sample_from_seeds(self, seeds, labels=None):
+        """One image per integer seed (stateless prior draws; the exported `sample`)."""
+        return self.generate_from(normal_from_seeds(seeds, self.latent_dim), labels)
 
     def call(self, images, training=False):
         mean, log_var = self.encode(images, training=training)
@@ -216,10 +225,7 @@ class VAE(GenerativeModel):
             count += int(ops.shape(images)[0])
         return total / max(count, 1)
 
-    # ------------------------------------------------------------------ generation / export
-    def generate(self, num_images, seed=0):
-        return ops.convert_to_numpy(self.sample(num_images, seed=seed))
-
+    # ------------------------------------------------------------------ export
     def serving_endpoints(self):
         images_spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
         z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
@@ -236,9 +242,8 @@ class VAE(GenerativeModel):
 
         seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
         return {
-            "serving_default": (sample, [z_spec]),
             "decode": (sample, [z_spec]),
-            "sample": (lambda seeds: sample(normal_from_seeds(seeds, self.latent_dim)), [seeds_spec]),
+            "sample": (lambda seeds: {"images": self.sample_from_seeds(seeds)}, [seeds_spec]),
             "encode": (encode, [images_spec]),
             "reconstruct": (reconstruct, [images_spec]),
         }
@@ -270,7 +275,7 @@ class VAE(GenerativeModel):
         return cls(**config)
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("beta_vae")
 class BetaVAE(VAE):
     """A VAE whose KL term weighs `beta` (default 4) > 1: more disentangled, blurrier codes.
 
@@ -279,11 +284,13 @@ class BetaVAE(VAE):
     4.0
     """
 
+    smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8, beta=4.0)
+
     def __init__(self, beta=4.0, **kwargs):
         super().__init__(beta=beta, **kwargs)
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("cvae")
 class ConditionalVAE(LabelConditioned, VAE):
     """VAE conditioned on a class label: its one-hot vector joins encoder and decoder inputs.
 
@@ -296,6 +303,8 @@ class ConditionalVAE(LabelConditioned, VAE):
     >>> tuple(cvae.sample(3, labels=np.array([0, 1, 2])).shape)
     (3, 28, 28, 1)
     """
+
+    smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8, num_classes=3)
 
     def __init__(self, num_classes=10, **kwargs):
         self.num_classes = int(num_classes)
@@ -328,10 +337,10 @@ class ConditionalVAE(LabelConditioned, VAE):
         z = self.reparameterize(mean, log_var) if training else mean
         return self.decode(z, labels, training=training)
 
-    def generate(self, num_images, seed=0):
-        """Samples whose labels cycle 0, 1, ..., num_classes - 1 (row by row)."""
-        labels = np.arange(num_images) % self.num_classes
-        return ops.convert_to_numpy(self.sample(num_images, seed=seed, labels=labels))
+    def sample(self, num_images, seed=0, labels=None):
+        """Samples of the requested classes, one per label; without labels the classes
+        0, 1, ..., num_classes - 1 are cycled (row by row)."""
+        return super().sample(num_images, seed=seed, labels=self.sample_labels(num_images, labels))
 
     def serving_endpoints(self):
         images_spec = tf.TensorSpec((None, *self.image_shape), tf.float32, name="images")
@@ -350,9 +359,8 @@ class ConditionalVAE(LabelConditioned, VAE):
 
         seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
         return {
-            "serving_default": (sample, [z_spec, labels_spec]),
             "decode": (sample, [z_spec, labels_spec]),
-            "sample": (lambda seeds, labels: sample(normal_from_seeds(seeds, self.latent_dim), labels),
+            "sample": (lambda seeds, labels: {"images": self.sample_from_seeds(seeds, labels)},
                        [seeds_spec, labels_spec]),
             "encode": (encode, [images_spec, labels_spec]),
             "reconstruct": (reconstruct, [images_spec, labels_spec]),

@@ -11,9 +11,10 @@ from __future__ import annotations
 import keras
 
 from keras_gen.models.gan import GAN
+from keras_gen.training import register_family
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
+@register_family("wgan_gp")
 class WGAN_GP(GAN):  # noqa: N801 (the name the literature uses)
     """WGAN-GP with DCGAN-shaped networks by default (critic without batch norm).
 
@@ -24,6 +25,8 @@ class WGAN_GP(GAN):  # noqa: N801 (the name the literature uses)
     >>> wgan.n_critic, wgan.gradient_penalty_weight, wgan.loss_kind
     (5, 10.0, 'wasserstein')
     """
+
+    smoke_config = dict(latent_dim=4, base_filters=4, n_critic=2)
 
     def __init__(self, latent_dim=100, architecture="dcgan", n_critic=5,
                  gradient_penalty_weight=10.0, discriminator_dropout=0.0, **kwargs):

@@ -1,14 +1,20 @@
-"""The shared training core every family builds on."""
+"""The shared training core every family builds on, the family registry, and the training run."""
 
 from keras_gen.training.base import (
+    BATCH_LAYOUTS,
+    FAMILIES,
     GenerativeModel,
+    Update,
     first_element,
     global_batch_mean,
     reduce_loss,
+    register_family,
     run_when,
     update_moving_average,
     warmed_up_decay,
 )
+from keras_gen.training.run import TrainingRun
 
-__all__ = ["GenerativeModel", "first_element", "global_batch_mean", "reduce_loss", "run_when",
+__all__ = ["BATCH_LAYOUTS", "FAMILIES", "GenerativeModel", "Update", "first_element",
+           "global_batch_mean", "reduce_loss", "register_family", "run_when", "TrainingRun",
            "update_moving_average", "warmed_up_decay"]

@@ -1,7 +1,12 @@
-"""The shared training core: `GenerativeModel`, the base class of every family.
+"""The shared training core: `GenerativeModel`, the base class of every family, and the
+family registry `FAMILIES`.
 
-A family declares its optimizer slots and loss names, builds its networks, and implements
-`compute_losses(data, training)`; the core does the rest:
+A family is a `GenerativeModel` subclass registered with `@register_family("name")`. It
+declares its traits as class attributes (documented on `GenerativeModel`: `value_range`,
+`batch_layout`, `preview`, `default_signature`, `layerwise_pretraining`, `smoke_config`),
+its optimizer slots and loss names, builds its networks, and implements
+`compute_losses(data, training)`; `updates()` says which slot minimises which loss on which
+steps. The core does the rest:
 
 - `compile(optimizer=...)` takes one optimizer, or a dict with one per slot
   (`optimizer_names`, for example `("generator", "discriminator")`);
@@ -12,17 +17,22 @@ A family declares its optimizer slots and loss names, builds its networks, and i
   summed over `tf.distribute` replicas equal the single-device gradient;
 - one `keras.metrics.Mean` tracker per loss name, exposed by `metrics` so Keras resets them each
   epoch and `fit` reports them;
-- a default `train_step` / `test_step` for families with one optimizer, and
-  `optimize(slot, tape, loss, variables)` for families that step several.
+- one `train_step` for every family: one forward pass (`compute_losses`) under one tape, then
+  each `Update` in order, skipped on the steps it is not due (`every`, as WGAN's `n_critic`),
+  followed by the family's `after_update(slot)` hook (EMA copies); one `test_step` that
+  records `compute_losses(data, training=False)`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 
 def reduce_loss(value):
@@ -113,11 +123,66 @@ def first_element(data):
     return data
 
 
-class GenerativeModel(keras.Model):
-    """Base class of keras_gen models (optimizer slots, loss scaling, trackers, reductions).
+FAMILIES = {}
 
-    Subclasses set `optimizer_names` and `loss_names` (the first loss name is the one the
-    default `train_step` minimises), and implement `compute_losses`.
+BATCH_LAYOUTS = ("images", "labelled", "paired", "unpaired", "debiasing")
+
+
+def register_family(name):
+    """Class decorator: register a `GenerativeModel` subclass as family `name` in `FAMILIES`
+    (what the training run's command line, the shared tests and the benchmarks enumerate) and as a Keras
+    serializable class (package `keras_gen`), so `.keras` files and presets load it.
+
+    Example:
+    >>> FAMILIES["vae"].__name__
+    'VAE'
+    """
+    def register(cls):
+        if FAMILIES.get(name, cls) is not cls:
+            raise ValueError(f"family {name!r} is already registered to {FAMILIES[name].__name__}")
+        if cls.batch_layout not in BATCH_LAYOUTS:
+            raise ValueError(f"{cls.__name__}.batch_layout must be one of {BATCH_LAYOUTS}, "
+                             f"got {cls.batch_layout!r}")
+        cls = keras.saving.register_keras_serializable(package="keras_gen")(cls)
+        cls.family_name = name
+        FAMILIES[name] = cls
+        return cls
+
+    return register
+
+
+class Update(NamedTuple):
+    """One optimizer step of a training step: slot `slot` minimises `losses[loss]`.
+
+    `every=k` applies it only on training steps whose index (`training_steps()`, counted
+    before the step) is a multiple of k: WGAN's generator takes one step per `n_critic`
+    critic steps. Several updates of one slot are summed into one step of that slot, each
+    while it is due: a lazy regulariser (StyleGAN's R1 every 16 steps) is
+    `Update("discriminator", "r1_penalty", every=16)` beside the slot's every-step loss.
+
+    Example:
+    >>> Update("generator", "g_loss", every=5).every
+    5
+    """
+
+    slot: str
+    loss: str
+    every: int = 1
+
+
+class GenerativeModel(keras.Model):
+    """Base class of keras_gen models (traits, optimizer slots, loss scaling, trackers, steps).
+
+    Subclasses set `optimizer_names` and `loss_names`, implement `compute_losses`, and
+    override `updates()` when they step more than one optimizer (the default minimises the
+    first loss name with the first slot). The class attributes below are the family's traits,
+    read by the data side, the training run, callbacks, export and the shared tests.
+
+    Generation uses one vocabulary in every family that generates:
+    `sample(num_images, seed=0, **conditions)` (NumPy images in [0, 1] from a fixed seed),
+    `sample_from_seeds(seeds, **conditions)` (one image per integer seed, traceable: the
+    exported `sample` signature), and, in families with a latent code,
+    `generate_from(z, **conditions)`. Conditions are keywords such as `labels=`.
 
     Example:
     >>> import keras, numpy as np
@@ -140,6 +205,28 @@ class GenerativeModel(keras.Model):
 
     optimizer_names = ("optimizer",)
     loss_names = ("loss",)
+
+    #: The family's name in `FAMILIES` (set by `register_family`).
+    family_name = None
+    #: Range of the training images the model expects; the data loaders scale to it. What the
+    #: model returns to users (samples, reconstructions, exports) is always in [0, 1].
+    value_range = (0.0, 1.0)
+    #: What one training batch holds: "images"; "labelled" `(images, int labels)`; "paired"
+    #: `(inputs, targets)`, aligned; "unpaired" `(x, y)` from two domains; "debiasing"
+    #: `(images, 0/1 labels)` resampled each epoch by the model's latent density (DB-VAE).
+    batch_layout = "images"
+    #: What sample grids show: "samples" (`sample`), or the name of an images -> images method
+    #: ("reconstruct", "translate") shown below the images it was given.
+    preview = "samples"
+    #: The exported signature that `serving_default` repeats (a key of `serving_endpoints()`).
+    default_signature = None
+    #: Whether `pretrain_layerwise` trains anything (greedy layer-wise pretraining).
+    layerwise_pretraining = False
+    #: The smallest constructor arguments that build the family on 16x16x1 images; the shared
+    #: tests build every registered family from it.
+    smoke_config = None
+    #: Image shape `(height, width, channels)` the model works on (set by each family).
+    image_shape = None
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -164,7 +251,7 @@ class GenerativeModel(keras.Model):
     def check_training_data(self, x, y=None):
         """Raise a ValueError naming the problem when `fit` data cannot suit this model:
         images of the wrong rank, size or channel count, or labels out of range."""
-        expected = getattr(self, "image_shape", None)
+        expected = self.image_shape
         if expected is None or x is None:
             return
         if isinstance(x, tf.data.Dataset):
@@ -188,7 +275,8 @@ class GenerativeModel(keras.Model):
         if actual[-1] is not None and actual[-1] != expected[-1]:
             raise ValueError(f"{name} expects {expected[-1]} channel(s); the training data has "
                              f"{actual[-1]}")
-        if labels is not None and hasattr(self, "one_hot") and not isinstance(labels, tf.data.Dataset):
+        if (labels is not None and self.batch_layout == "labelled"
+                and not isinstance(labels, tf.data.Dataset)):
             self.one_hot(np.asarray(labels))  # raises on labels out of range
 
     def fit(self, x=None, y=None, *args, **kwargs):
@@ -244,7 +332,7 @@ class GenerativeModel(keras.Model):
                     opt.build(self.variables_for(name))
 
     def default_optimizer(self, learning_rate=None):
-        """The optimizer `apps/train.py` compiles with (Adam, 1e-3 unless given)."""
+        """The optimizer a `TrainingRun` compiles with (Adam, 1e-3 unless given)."""
         return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
 
     def get_compile_config(self):
@@ -351,29 +439,87 @@ class GenerativeModel(keras.Model):
             results = {name: tf.reshape(value, [1]) for name, value in results.items()}
         return results
 
+    def updates(self):
+        """The optimizer steps of one training step, in order (a tuple of `Update`).
+
+        Default: the first slot minimises the first loss name, every step.
+        """
+        return (Update(self.optimizer_names[0], self.loss_names[0]),)
+
+    def training_steps(self):
+        """Training steps taken so far: the iteration count of the first slot that `updates()`
+        steps every time (a step the loss scaler skips does not count)."""
+        every_step = [update.slot for update in self.updates() if update.every == 1]
+        if not every_step:
+            raise ValueError(f"{type(self).__name__}.updates() needs one update with every=1")
+        return self.get_optimizer(every_step[0]).iterations
+
+    def is_due(self, every):
+        """Whether an `Update(..., every=every)` applies on this step (a bool tensor), for
+        families that also skip computing a lazy loss on the other steps."""
+        return ops.equal(self.training_steps() % int(every), 0)
+
+    def after_update(self, slot):
+        """Called after each step of optimizer `slot` (EMA copies follow their network here)."""
+
     def train_step(self, data):
-        main_loss = self.loss_names[0]
-        slot = self.optimizer_names[0]
-        with tf.GradientTape() as tape:
+        updates = self.updates()
+        slots = list(dict.fromkeys(update.slot for update in updates))
+        # due flags are read before any optimizer steps (the step counter moves with them)
+        due = {update: None if update.every == 1 else self.is_due(update.every)
+               for update in updates}
+        with tf.GradientTape(persistent=len(slots) > 1) as tape:
             losses = self.compute_losses(data, training=True)
-            scaled = self.scaled_loss(slot, losses[main_loss])
-        self.optimize(slot, tape, scaled, self.variables_for(slot))
+            scaled = {}
+            for slot in slots:
+                total = 0.0
+                for update in updates:
+                    if update.slot == slot:
+                        value = reduce_loss(losses[update.loss])
+                        if due[update] is not None:
+                            value = value * tf.cast(due[update], value.dtype)
+                        total = total + value
+                scaled[slot] = self.get_optimizer(slot).scale_loss(total)
+        for slot in slots:
+            flags = [due[update] for update in updates if update.slot == slot]
+            variables = self.variables_for(slot)
+            if any(flag is None for flag in flags):
+                self.optimize(slot, tape, scaled[slot], variables)
+                self.after_update(slot)
+            else:
+                condition = functools.reduce(tf.logical_or, flags)
+                self.optimize_when(condition, slot, tape, scaled[slot], variables,
+                                   after=functools.partial(self.after_update, slot))
+        del tape
         return self.update_trackers(losses)
 
     def test_step(self, data):
         return self.update_trackers(self.compute_losses(data, training=False))
 
     # ------------------------------------------------------------------ generation hooks
-    def generate(self, num_images, seed=0):
-        """`num_images` float32 images in [0, 1] from fixed seed `seed` (for grids/callbacks)."""
+    def sample(self, num_images, seed=0, **conditions):
+        """`num_images` float32 images in [0, 1] (NumPy) drawn from the fixed seed `seed`."""
         raise NotImplementedError(f"{type(self).__name__} does not generate images")
+
+    def sample_from_seeds(self, seeds, **conditions):
+        """One image in [0, 1] per integer seed (a tensor; the same seed gives the same image)."""
+        raise NotImplementedError(f"{type(self).__name__} does not generate images")
+
+    def generate_from(self, z, **conditions):
+        """Images in [0, 1] from latent codes `z`, in families with a latent code."""
+        raise NotImplementedError(f"{type(self).__name__} has no latent code to generate from")
 
     def serving_endpoints(self):
         """`{signature_name: (function, [tf.TensorSpec, ...])}` for `keras_gen.export`.
 
-        `serving_default` must be among them; functions return dicts of named float32 tensors.
+        Functions return dicts of named float32 tensors; `default_signature` names the one
+        that `serving_default` repeats.
         """
         raise NotImplementedError(f"{type(self).__name__} defines no serving signatures")
+
+    def pretrain_layerwise(self, dataset, epochs_per_layer=1, steps_per_epoch=None, verbose=0):
+        """Greedy layer-wise pretraining, in families whose `layerwise_pretraining` is True."""
+        raise NotImplementedError(f"{type(self).__name__} has no layer-wise pretraining")
 
     def export_metadata(self):
         """Facts written to `assets/metadata.json` beside an exported SavedModel.
@@ -386,7 +532,7 @@ class GenerativeModel(keras.Model):
             for spec in specs:
                 inputs[spec.name] = {"shape": [None, *spec.shape[1:]], "dtype": spec.dtype.name}
         meta = {"model": type(self).__name__, "config": self.get_config(), "inputs": inputs}
-        if hasattr(self, "image_shape"):
+        if self.image_shape is not None:
             meta.update(image_shape=list(self.image_shape), output_range=[0.0, 1.0])
         if hasattr(self, "latent_dim"):
             meta["latent_dim"] = self.latent_dim

@@ -14,12 +14,22 @@ class LabelConditioned:
     out-of-range label is an error naming the range rather than an all-zero vector.
     """
 
-    needs_labels = True
+    batch_layout = "labelled"
 
     def split_batch(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2:
             raise ValueError(f"{type(self).__name__} needs batches of (images, labels)")
         return data[0], data[1]
+
+    def sample_labels(self, num_images, labels=None):
+        """The labels `sample` uses: `labels` as given, or 0, 1, ..., num_classes - 1 cycled
+        (so a grid with num_classes columns shows one class per column)."""
+        if labels is None:
+            return np.arange(int(num_images)) % self.num_classes
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != int(num_images):
+            raise ValueError(f"sample got {len(labels)} labels for {int(num_images)} images")
+        return labels
 
     def one_hot(self, labels):
         """Float32 one-hot vectors `(batch, num_classes)` of integer labels."""
