@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -28,16 +27,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_gen import data, latent  # noqa: E402
-from keras_gen.models import (  # noqa: E402
-    DBVAE,
-    VAE,
-    AutoEncoder,
-    BetaVAE,
-    DebiasingSampler,
-    DenoisingAutoEncoder,
-    SparseAutoEncoder,
-)
+from keras_gen.data import DebiasingSampler  # noqa: E402
+from keras_gen.models import DBVAE  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
+from keras_gen.training import TrainingRun  # noqa: E402
 from reporting import write_results  # noqa: E402
 
 
@@ -60,12 +53,13 @@ def linear_probe(train_features, y_train, test_features, y_test):
     return float(probe.score(scaler.transform(test_features), y_test))
 
 
-def fit(model, epochs, batch_size, lr=1e-3, labels=False):
-    model.compile(optimizer=keras.optimizers.Adam(lr))
-    train = data.load("mnist_5k", "train", batch_size=batch_size, seed=0, with_labels=labels)
-    start = time.time()
-    model.fit(train, epochs=epochs, verbose=0)
-    return round(time.time() - start, 1)
+def fit(family, model_args, epochs, batch_size, lr=1e-3):
+    """`(trained model, train seconds)`: family `family` trained on mnist_5k by a TrainingRun."""
+    run = TrainingRun(family, "mnist_5k", epochs=epochs, batch_size=batch_size, seed=0,
+                      model_args=model_args, optimizer=keras.optimizers.Adam(lr),
+                      validation=False, verbose=0)
+    run.run()
+    return run.model, run.summary["train_seconds"]
 
 
 def autoencoders(args, x_train, y_train, x_test, y_test, figures):
@@ -74,15 +68,14 @@ def autoencoders(args, x_train, y_train, x_test, y_test, figures):
     results = {"raw_pixel_probe_accuracy": linear_probe(
         x_train.reshape(len(x_train), -1), y_train, x_test.reshape(len(x_test), -1), y_test)}
     models = {
-        "autoencoder": AutoEncoder(latent_dim=32, units=(256,)),
-        "conv_autoencoder": AutoEncoder(latent_dim=32, architecture="conv", units=(32, 64)),
-        "sparse_autoencoder": SparseAutoEncoder(latent_dim=128, units=(256,), rho=0.05, beta=3.0),
-        "denoising_autoencoder": DenoisingAutoEncoder(latent_dim=32, units=(256,), noise="gaussian",
-                                                      stddev=0.3),
+        "autoencoder": ("autoencoder", dict(latent_dim=32, units=(256,))),
+        "conv_autoencoder": ("autoencoder", dict(latent_dim=32, architecture="conv", units=(32, 64))),
+        "sparse_autoencoder": ("sparse_ae", dict(latent_dim=128, units=(256,), rho=0.05, beta=3.0)),
+        "denoising_autoencoder": ("denoising_ae", dict(latent_dim=32, units=(256,),
+                                                       noise="gaussian", stddev=0.3)),
     }
-    for name, model in models.items():
-        keras.utils.set_random_seed(0)
-        seconds = fit(model, args.epochs, args.batch_size)
+    for name, (family, model_args) in models.items():
+        model, seconds = fit(family, model_args, args.epochs, args.batch_size)
         reconstructions = batched(model.reconstruct, x_test)
         denoised = batched(model.denoise, noisy)
         entry = {
@@ -109,9 +102,8 @@ def autoencoders(args, x_train, y_train, x_test, y_test, figures):
 
 def vaes(args, x_test, figures):
     results = {}
-    for name, model in (("vae", VAE(latent_dim=16)), ("beta_vae", BetaVAE(latent_dim=16, beta=4.0))):
-        keras.utils.set_random_seed(0)
-        seconds = fit(model, args.vae_epochs, args.batch_size)
+    for name, model_args in (("vae", {"latent_dim": 16}), ("beta_vae", {"latent_dim": 16, "beta": 4.0})):
+        model, seconds = fit(name, model_args, args.vae_epochs, args.batch_size)
         elbo = float(np.mean(batched(model.elbo, x_test)))
         nll = float(-np.mean(batched(lambda x: model.log_likelihood(x, num_samples=args.iwae_k),
                                      x_test, batch=100)))

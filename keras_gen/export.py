@@ -2,7 +2,9 @@
 
 `export(model, "exported/vae")` writes the model's named signatures (from
 `model.serving_endpoints()`) into the next integer version folder, with
-`assets/metadata.json` describing the model. Every named signature that returns `images`
+`assets/metadata.json` describing the model. Exports running at once each claim their own
+version (`claim_version`), and a killed export's leftovers are removed by the next one. Every
+named signature that returns `images`
 also gets a `<name>_bytes` twin (PNG/JPEG strings in, PNG strings out; TF Serving's REST API
 base64-encodes names ending in `_bytes`). The folder is written under a temporary name and
 renamed when complete, so a server watching `<base>` never sees half a model, and
@@ -17,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 
 import keras
 import tensorflow as tf
@@ -66,12 +69,8 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
     True
     """
     endpoints = with_bytes_variants(with_serving_default(model))
-    version = next_version(base_dir) if version is None else int(version)
-    if version < 1:
+    if version is not None and int(version) < 1:
         raise ValueError(f"version must be a positive integer, got {version}")
-    final = os.path.join(base_dir, str(version))
-    if os.path.exists(final) and not overwrite:
-        raise FileExistsError(f"{final} already exists; pass overwrite=True or another version")
     os.makedirs(base_dir, exist_ok=True)
     if not model.built:
         model.build()
@@ -81,8 +80,11 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
     for name, (fn, input_signature) in endpoints.items():
         archive.add_endpoint(name, with_input_checks(fn, input_signature), input_signature=input_signature)
 
+    remove_abandoned_exports(base_dir)
+    version, claim = claim_version(base_dir, version, overwrite)
+    final = os.path.join(base_dir, str(version))
     # A dot-prefixed sibling is ignored by TF Serving, and rename within a folder is atomic.
-    staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=base_dir)
+    staging = tempfile.mkdtemp(prefix=f".{version}.tmp-{os.getpid()}-", dir=base_dir)
     try:
         target = os.path.join(staging, "model")
         archive.write_out(target, verbose=False)
@@ -93,14 +95,100 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
         os.makedirs(os.path.join(target, "assets"), exist_ok=True)
         with open(os.path.join(target, "assets", "metadata.json"), "w") as handle:
             json.dump(meta, handle, indent=2, default=_json_default)
-        if os.path.exists(final):
-            shutil.rmtree(final)
-        os.replace(target, final)
+        if os.path.exists(final):  # overwrite=True: swap the whole folder, never delete in place
+            os.rename(final, os.path.join(staging, "replaced"))
+        os.rename(target, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        os.remove(claim)
     if models_config:
         write_models_config(os.path.dirname(os.path.abspath(base_dir)))
     return final
+
+
+def _claim_path(base_dir, version):
+    return os.path.join(base_dir, f".{version}.claim")
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_version(base_dir, version=None, overwrite=False):
+    """Claim a version folder name for one export: `(version, claim file)`.
+
+    The claim is a file `.<version>.claim` created exclusively (holding the exporter's process
+    id), so two exports at once never pick the same version: with `version=None` each takes
+    the next version that is neither a folder nor claimed. An explicit version that exists
+    needs `overwrite=True`; one that another export has claimed is refused.
+
+    Example:
+    >>> import tempfile
+    >>> base = tempfile.mkdtemp()
+    >>> claim_version(base)[0], claim_version(base)[0]
+    (1, 2)
+    """
+    while True:
+        if version is None:
+            claimed = [int(name[1:-len(".claim")]) for name in os.listdir(base_dir)
+                       if name.startswith(".") and name.endswith(".claim")
+                       and name[1:-len(".claim")].isdigit()]
+            chosen = max([0, *version_folders(base_dir), *claimed]) + 1
+        else:
+            chosen = int(version)
+            if os.path.exists(os.path.join(base_dir, str(chosen))) and not overwrite:
+                raise FileExistsError(f"{os.path.join(base_dir, str(chosen))} already exists; "
+                                      f"pass overwrite=True or another version")
+        claim = _claim_path(base_dir, chosen)
+        try:
+            handle = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if version is not None:
+                raise FileExistsError(f"another export is writing version {chosen} of {base_dir}")
+            continue  # another export took it first: take the next one
+        with os.fdopen(handle, "w") as out:
+            out.write(str(os.getpid()))
+        return chosen, claim
+
+
+def remove_abandoned_exports(base_dir):
+    """Delete what killed exports left in `base_dir`: claims and staging folders of processes
+    that no longer run. Returns the removed names."""
+    removed = []
+    for name in sorted(os.listdir(base_dir)):
+        path = os.path.join(base_dir, name)
+        pid = None
+        if name.startswith(".") and name.endswith(".claim"):
+            try:
+                with open(path) as handle:
+                    pid = int(handle.read().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+        elif name.startswith(".") and ".tmp-" in name:
+            owner = name.split(".tmp-", 1)[1].split("-", 1)[0]
+            pid = int(owner) if owner.isdigit() else 0
+        if pid is None or (pid and _pid_alive(pid)):
+            continue
+        try:
+            if not pid and time.time() - os.path.getmtime(path) < 60:
+                continue  # a claim being written this moment has no process id yet
+        except OSError:
+            continue  # its owner finished and removed it
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+        removed.append(name)
+    return removed
 
 
 def with_serving_default(model):
@@ -123,7 +211,7 @@ def with_serving_default(model):
 
 def with_input_checks(fn, specs):
     """`fn` behind assertions that each input has its spec's rank and non-batch shape and at
-    least one row.
+    least one row, that float inputs are finite, and that all inputs have as many rows.
 
     A SavedModel signature only checks dtypes when called: a wrong rank or image size would
     otherwise fail deep inside the network (or abort the process in a native kernel). The
@@ -131,18 +219,36 @@ def with_input_checks(fn, specs):
     """
     def check(arg, spec):
         dims = spec.shape[1:]
-        shape = tf.shape(arg)
+        # TF Serving feeds tensors of any shape, but the graph knows the spec's rank and would
+        # fold a rank test to True: read the shape through an op whose shape it cannot know.
+        dynamic = tf.raw_ops.PlaceholderWithDefault(input=arg, shape=tf.TensorShape(None))
+        shape = tf.shape(dynamic)
         wanted = ", ".join(["batch >= 1", *(str(d) for d in dims.as_list())])
-        ok = tf.logical_and(tf.equal(tf.size(shape), spec.shape.rank), shape[0] > 0)
+        rank_ok = tf.equal(tf.size(shape), spec.shape.rank)
+        ok = tf.cond(rank_ok, lambda: shape[0] > 0, lambda: rank_ok)
         if dims.rank and dims.is_fully_defined():
             expected = tf.constant(dims.as_list(), tf.int32)
             ok = tf.cond(ok, lambda: tf.reduce_all(tf.equal(shape[1:], expected)), lambda: ok)
-        assertion = tf.debugging.Assert(ok, [f"input {spec.name} must have shape ({wanted}); got", shape])
-        with tf.control_dependencies([assertion]):
+        assertions = [tf.debugging.Assert(ok, [f"input {spec.name} must have shape ({wanted}); got",
+                                               shape])]
+        if spec.dtype.is_floating:
+            assertions.append(tf.debugging.Assert(
+                tf.reduce_all(tf.math.is_finite(tf.reshape(dynamic, [-1]))),
+                [f"input {spec.name} must be finite: it holds NaN or infinite values"]))
+        with tf.control_dependencies(assertions):
             return tf.identity(arg)
 
     def checked(*args):
-        return fn(*[check(arg, spec) for arg, spec in zip(args, specs)])
+        args = [check(arg, spec) for arg, spec in zip(args, specs)]
+        if len(args) > 1:  # one row per request: every input must have as many rows
+            rows = tf.stack([tf.shape(arg)[0] for arg in args])
+            names = ", ".join(spec.name for spec in specs)
+            same = tf.debugging.Assert(tf.reduce_all(tf.equal(rows, rows[0])),
+                                       [f"inputs {names} must have the same number of rows; got",
+                                        rows])
+            with tf.control_dependencies([same]):
+                args = [tf.identity(arg) for arg in args]
+        return fn(*args)
 
     return checked
 
@@ -169,9 +275,10 @@ def write_models_config(root, base_path="/models"):
                   '    model_platform: "tensorflow"', "  }"]
     lines.append("}")
     path = os.path.join(root, "models.config")
-    staging = path + ".tmp"
-    with open(staging, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
+    handle, staging = tempfile.mkstemp(prefix=".models.config.", dir=root)  # one per writer
+    with os.fdopen(handle, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    os.chmod(staging, 0o644)  # a server in another account reads it
     os.replace(staging, path)
     return path
 
@@ -196,6 +303,49 @@ def _is_image_spec(spec):
     return spec.name == "images" and spec.shape.rank == 4
 
 
+# The most pixels a `*_bytes` signature decodes per image (as the studio's upload limit): a
+# small compressed file can declare a huge bitmap (a 379 KiB PNG of 20000 x 20000 took 7 GB).
+MAX_DECODED_PIXELS = 4096 * 4096
+
+
+def encoded_image_size(data):
+    """`(height, width)` (int64) of a PNG, JPEG, GIF or BMP file read from its header, without
+    decoding it; an error naming `images_bytes` for anything else.
+
+    Example:
+    >>> png = tf.io.encode_png(tf.zeros((3, 5, 1), tf.uint8))
+    >>> [int(v) for v in encoded_image_size(png)]
+    [3, 5]
+    """
+    data = tf.convert_to_tensor(data, tf.string)
+    padded = tf.strings.join([data, tf.constant(b"\0" * 32)])  # short files read as zeros
+
+    def field(start, length, big_endian):
+        values = tf.cast(tf.io.decode_raw(tf.strings.substr(padded, start, length), tf.uint8),
+                         tf.int64)
+        weights = 256 ** tf.range(length, dtype=tf.int64)
+        return tf.reduce_sum(values * (tf.reverse(weights, [0]) if big_endian else weights))
+
+    def signed32(value):
+        return tf.abs(tf.where(value >= 2 ** 31, value - 2 ** 32, value))
+
+    magic = tf.strings.substr(padded, 0, 4)
+    png = tf.equal(magic, b"\x89PNG")
+    gif = tf.equal(tf.strings.substr(padded, 0, 3), b"GIF")
+    bmp = tf.equal(tf.strings.substr(padded, 0, 2), b"BM")
+    jpeg = tf.equal(tf.strings.substr(padded, 0, 2), b"\xff\xd8")
+    known = tf.reduce_any(tf.stack([png, gif, bmp, jpeg]))
+    check = tf.debugging.assert_equal(
+        known, True, message="images_bytes: not a PNG, JPEG, GIF or BMP file")
+    with tf.control_dependencies([check]):
+        size = tf.case([
+            (png, lambda: tf.stack([field(20, 4, True), field(16, 4, True)])),
+            (gif, lambda: tf.stack([field(8, 2, False), field(6, 2, False)])),
+            (bmp, lambda: tf.stack([signed32(field(22, 4, False)), signed32(field(18, 4, False))])),
+        ], default=lambda: tf.cast(tf.io.extract_jpeg_shape(data)[:2], tf.int64), exclusive=True)
+    return size
+
+
 def bytes_variant(fn, specs):
     """`(function, specs)` of the bytes twin of an endpoint that returns `images`.
 
@@ -208,6 +358,13 @@ def bytes_variant(fn, specs):
         height, width, channels = (int(d) for d in spec.shape[1:])
 
         def decode(data):
+            size = encoded_image_size(data)
+            check = tf.debugging.Assert(
+                size[0] * size[1] <= MAX_DECODED_PIXELS,
+                [f"images_bytes: an image over {MAX_DECODED_PIXELS} pixels is refused before "
+                 f"decoding; height and width:", size])
+            with tf.control_dependencies([check]):
+                data = tf.identity(data)
             image = tf.io.decode_image(data, channels=3, expand_animations=False)
             if channels == 1:
                 image = tf.image.rgb_to_grayscale(image)

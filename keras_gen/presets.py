@@ -37,11 +37,16 @@ def list_presets():
 
 
 def preset_path(preset):
-    """The folder of `preset`: a shipped preset's name, or a path to a preset folder."""
-    if os.path.isdir(str(preset)):
+    """The folder of `preset`: a shipped preset's name, or a path to a preset folder.
+
+    A shipped name always means the shipped preset, even where the working directory holds a
+    folder of that name: write `./vae_mnist` for the folder.
+    """
+    shipped = list_presets()
+    if str(preset) in shipped:
+        folder = shipped[str(preset)]
+    elif os.path.isdir(str(preset)):
         folder = str(preset)
-    elif preset in list_presets():
-        folder = list_presets()[preset]
     else:
         raise ValueError(f"unknown preset {preset!r}: not a folder, and not one of {sorted(list_presets())}")
     for required in (CONFIG_FILE, WEIGHTS_FILE):
@@ -108,10 +113,15 @@ def load_preset(preset, expected_class=None):
         if cls is None or not issubclass(cls, expected_class):
             raise ValueError(f"preset {preset!r} holds a {stored}, not a {expected_class.__name__}; "
                              f"use {stored}.from_preset or keras_gen.presets.load_preset")
+    # compiled after the weights load: a preset stores no optimizer state, so a compiled
+    # model would warn that its optimizer's variables were skipped, every time
+    compile_config = config.pop("compile_config", None)
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     if not model.built:
         model.build()
     model.load_weights(os.path.join(folder, WEIGHTS_FILE))
+    if compile_config:
+        model.compile_from_config(compile_config)
     return model
 
 

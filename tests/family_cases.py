@@ -44,3 +44,10 @@ def make_case(name, n=8):
 
 def all_families():
     return sorted(FAMILIES)
+
+
+def signature_inputs(specs, n=2):
+    """Valid inputs for a signature: zero floats (images, z) and ones for integers (seeds,
+    labels, diffusion steps, which must be at least 1)."""
+    return [(np.zeros if spec.dtype.is_floating else np.ones)(
+        (n, *spec.shape[1:]), spec.dtype.as_numpy_dtype) for spec in specs]

@@ -172,3 +172,19 @@ def test_every_loader_turns_the_tf_data_autotuner_off(tmp_path):
         assert ds.options().autotune.enabled is False, name
         next(iter(ds))  # and they still yield
     assert tf.data.Dataset.range(3).options().autotune.enabled is not False  # TensorFlow's default is on
+
+
+def test_a_truncated_image_with_a_valid_header_is_named_before_training(tmp_path):
+    """A PNG cut short (its header intact) is found when the folder is read, by name, not in
+    the middle of an epoch."""
+    for i in range(3):
+        _write_png(tmp_path / f"good_{i}.png", i)
+    whole = (tmp_path / "good_0.png").read_bytes()
+    big = tmp_path / "big.png"
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(big)
+    (tmp_path / "zz_cut.png").write_bytes(big.read_bytes()[:200])
+    assert whole.startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match=r"1 unreadable image file\(s\): .*zz_cut\.png"):
+        data.from_directory(str(tmp_path))

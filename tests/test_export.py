@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -86,3 +87,153 @@ def test_export_needs_a_default_signature_among_the_endpoints(tmp_path):
     with pytest.raises(ValueError, match="default_signature is 'nope'"):
         export.export(Broken(latent_dim=2), str(tmp_path / "broken"))
     assert not (tmp_path / "broken").exists()
+
+
+EXPORTER = r"""
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from keras_gen import export
+from keras_gen.models import VAE
+model = VAE(latent_dim=2, filters=(4, 8), dense_units=8)
+go = sys.argv[3]
+open(sys.argv[4], "w").close()
+while not os.path.exists(go):  # both processes start exporting at the same moment
+    time.sleep(0.005)
+print(export.export(model, sys.argv[2]))
+"""
+
+
+def test_two_exports_at_once_get_two_whole_versions(tmp_path, repo_root):
+    base, go = tmp_path / "exported" / "vae", tmp_path / "go"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    ready = [tmp_path / f"ready_{i}" for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", EXPORTER, repo_root, str(base), str(go), str(r)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for r in ready]
+    deadline = time.time() + 120
+    while not all(r.exists() for r in ready) and time.time() < deadline:
+        time.sleep(0.05)
+    go.write_text("")
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), [err[-2000:] for _, err in outputs]
+    paths = sorted(out.strip().splitlines()[-1] for out, _ in outputs)
+    assert paths == [str(base / "1"), str(base / "2")]
+    for path in paths:
+        assert os.path.exists(os.path.join(path, "saved_model.pb"))
+        assert json.loads(open(os.path.join(path, "assets", "metadata.json")).read())["version"] \
+            == int(path[-1])
+    assert sorted(os.listdir(base)) == ["1", "2"]  # no claims or staging folders left
+
+
+def test_next_export_removes_what_a_killed_export_left(tmp_path):
+    base = tmp_path / "vae"
+    os.makedirs(base / "1")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that no longer runs
+    (base / ".2.claim").write_text(str(dead.pid))
+    os.makedirs(base / f".2.tmp-{dead.pid}-abc" / "model")
+    live = base / f".7.tmp-{os.getpid()}-xyz"  # an export of this process, still running
+    os.makedirs(live)
+    assert export.remove_abandoned_exports(str(base)) == [".2.claim", f".2.tmp-{dead.pid}-abc"]
+    assert export.claim_version(str(base))[0] == 2 and live.exists()
+    with pytest.raises(FileExistsError, match="another export is writing version 2"):
+        export.claim_version(str(base), 2)
+    with pytest.raises(FileExistsError, match="already exists"):
+        export.claim_version(str(base), 1)
+
+
+def _png_header(width, height):
+    """A PNG signature and IHDR chunk declaring `width` x `height` (no image data follows)."""
+    import struct
+    import zlib
+
+    body = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def test_bytes_signatures_refuse_decompression_bombs_before_decoding():
+    import tensorflow as tf
+
+    model = VAE(latent_dim=2, filters=(4, 8), dense_units=8)
+    function, _ = export.with_bytes_variants(export.with_serving_default(model))["reconstruct_bytes"]
+    small = tf.io.encode_png(tf.zeros((28, 28, 1), tf.uint8))
+    assert function(tf.stack([small]))["images_bytes"].shape == (1,)
+    sizes = export.encoded_image_size(tf.constant(_png_header(20000, 20000)))
+    assert [int(v) for v in sizes] == [20000, 20000]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="refused before decoding"):
+        function(tf.constant([_png_header(20000, 20000) + b"\0" * 1000]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not a PNG, JPEG, GIF or BMP"):
+        function(tf.constant([b"hello, not an image"]))
+    for encode, header in ((tf.io.encode_jpeg, None), (None, "GIF"), (None, "BMP")):
+        if encode is not None:
+            data = encode(tf.zeros((7, 9, 3), tf.uint8)).numpy()
+        else:
+            from io import BytesIO
+
+            from PIL import Image
+
+            buffer = BytesIO()
+            Image.new("RGB", (9, 7)).save(buffer, format=header)
+            data = buffer.getvalue()
+        assert [int(v) for v in export.encoded_image_size(tf.constant(data))] == [7, 9]
+
+
+def _signature(model, name):
+    """The checked endpoint as a SavedModel would serve it (static shapes from its specs)."""
+    import tensorflow as tf
+
+    fn, specs = export.with_serving_default(model)[name]
+    return tf.function(export.with_input_checks(fn, specs), input_signature=specs)
+
+
+def test_signature_inputs_that_are_errors_name_the_input():
+    import tensorflow as tf
+
+    from keras_gen.models import ConditionalGAN, DiffusionModel
+
+    decode = _signature(VAE(latent_dim=2, filters=(4, 8), dense_units=8), "decode")
+    assert decode(tf.zeros((1, 2)))["images"].shape == (1, 28, 28, 1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="input z must be finite"):
+        decode(tf.constant([[0.0, float("nan")]]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="input z must be finite"):
+        decode(tf.constant([[float("inf"), 0.0]]))
+    generate = _signature(ConditionalGAN(num_classes=3, latent_dim=4, units=(8,)), "generate")
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="inputs z, labels must have the same number of rows"):
+        generate(tf.zeros((3, 4)), tf.constant([0, 1], tf.int32))
+    sample = _signature(DiffusionModel(image_shape=(8, 8, 1), timesteps=10, base_filters=8), "sample")
+    assert sample(tf.constant([1, 2]), tf.constant([3, 3]))["images"].shape == (2, 8, 8, 1)
+    for steps in (0, -2, 10 ** 6):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"input steps must be in \[1, 10\]"):
+            sample(tf.constant([1]), tf.constant([steps]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="inputs seeds, steps must have the same"):
+        sample(tf.constant([1, 2]), tf.constant([3]))
+
+
+def _run_unchecked(path, signature, **inputs):
+    """Call a SavedModel signature the way TF Serving does: a C++ session run that feeds
+    tensors of any shape (Python's signature call would check shapes first)."""
+    import tensorflow as tf
+    from tensorflow.core.protobuf import config_pb2
+
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
+        definition = meta.signature_def[signature]
+        options = config_pb2.CallableOptions()
+        names = sorted(inputs)
+        options.feed.extend(definition.inputs[name].name for name in names)
+        options.fetch.extend(output.name for output in definition.outputs.values())
+        return session._make_callable_from_options(options)(*[inputs[name] for name in names])
+
+
+def test_wrong_ranks_fed_as_tf_serving_does_get_the_shape_message(tmp_path):
+    import tensorflow as tf
+
+    path = export.export(VAE(latent_dim=2, filters=(4, 8), dense_units=8), str(tmp_path / "vae"))
+    assert _run_unchecked(path, "decode", z=np.zeros((1, 2), np.float32))[0].shape == (1, 28, 28, 1)
+    for value in (np.zeros((3,), np.float32), np.zeros((2, 2, 2), np.float32)):
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"input z must have shape \(batch >= 1, 2\)"):
+            _run_unchecked(path, "decode", z=value)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="input images must have shape"):
+        _run_unchecked(path, "reconstruct", images=np.zeros((28, 28), np.float32))

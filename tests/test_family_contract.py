@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from family_cases import DETERMINISTIC, SHAPE, all_families, make_case
+from family_cases import DETERMINISTIC, SHAPE, all_families, make_case, signature_inputs
 from keras_gen import export
 from keras_gen.models import FAMILIES
 from keras_gen.training import BATCH_LAYOUTS, GenerativeModel, Update, register_family
@@ -21,13 +21,9 @@ from model_checks import (
 )
 
 
-def zero_inputs(specs, n=2):
-    return [np.zeros((n, *spec.shape[1:]), spec.dtype.as_numpy_dtype) for spec in specs]
-
-
 def default_outputs(model):
     function, specs = export.with_serving_default(model)["serving_default"]
-    return function(*zero_inputs(specs))
+    return function(*signature_inputs(specs))
 
 
 def test_the_registry_holds_the_sixteen_families():
@@ -48,11 +44,13 @@ def test_family_declares_its_traits(family):
     assert model.default_signature in model.serving_endpoints()
     assert "serving_default" not in model.serving_endpoints()  # export adds it
     if cls.preview == "samples":
-        images = model.sample(2, seed=3) if family not in ("pixelcnn", "diffusion") else None
-        if images is not None:
-            assert images.shape == (2, *SHAPE) and images.dtype == np.float32
-            assert 0.0 <= images.min() <= images.max() <= 1.0
-            np.testing.assert_array_equal(images, model.sample(2, seed=3))
+        images = model.sample(2, seed=3)
+        assert isinstance(images, np.ndarray) and images.shape == (2, *SHAPE)
+        assert images.dtype == np.float32 and 0.0 <= images.min() <= images.max() <= 1.0
+        np.testing.assert_array_equal(images, model.sample(2, seed=3))
+        conditions = {"labels": np.array([0, 1])} if cls.batch_layout == "labelled" else {}
+        seeded = np.asarray(model.sample_from_seeds(np.array([5, 6], "int32"), **conditions))
+        assert seeded.shape == (2, *SHAPE)
     else:
         assert callable(getattr(model, cls.preview))
     # no train_step of its own: every family trains through the core's step
@@ -70,7 +68,7 @@ def test_config_keras_file_and_saved_model_round_trips(family, tmp_path):
     path = export.export(model, str(tmp_path / "exported" / family))
     _, specs = export.with_serving_default(model)["serving_default"]
     inputs = {f"serving_default__{spec.name}": value
-              for spec, value in zip(specs, zero_inputs(specs))}
+              for spec, value in zip(specs, signature_inputs(specs))}
     outputs, signatures = run_saved_model_without_keras(path, inputs, tmp_path)
     assert set(signatures) == set(export.with_bytes_variants(export.with_serving_default(model)))
     for name, value in default_outputs(model).items():

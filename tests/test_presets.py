@@ -103,3 +103,19 @@ def test_networks_are_plain_keras_models_reusable_elsewhere(tmp_path):
         again = [keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(reloaded(sample))]
         for a, b in zip(outputs, again):
             np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_a_folder_named_like_a_shipped_preset_does_not_shadow_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    presets.save_to_preset(VAE(latent_dim=2, filters=(4, 8), dense_units=8), "vae_mnist")
+    assert VAE.from_preset("vae_mnist").latent_dim == 16          # the shipped one
+    assert VAE.from_preset("./vae_mnist").latent_dim == 2         # the folder, by path
+
+
+def test_loading_a_preset_warns_about_nothing():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = VAE.from_preset("vae_mnist")
+    assert [str(w.message) for w in caught] == [] and model.compiled

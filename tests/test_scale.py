@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from family_cases import DETERMINISTIC, all_families, make_case
+from family_cases import DETERMINISTIC, all_families, make_case, signature_inputs
 
 from keras_gen.export import with_serving_default
 
@@ -23,10 +23,9 @@ def fit_steps(model, batch, steps=1, jit_compile=False, batch_size=8):
 
 
 def float_outputs(model):
-    """The float32 outputs of the family's `serving_default` endpoint on zero inputs."""
+    """The float32 outputs of the family's `serving_default` endpoint on valid inputs."""
     function, specs = with_serving_default(model)["serving_default"]
-    inputs = [np.zeros((2, *spec.shape[1:]), spec.dtype.as_numpy_dtype) for spec in specs]
-    return list(function(*inputs).values())[0]
+    return list(function(*signature_inputs(specs)).values())[0]
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])

@@ -9,6 +9,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from apps.studio import create_app, latent_for_seed
@@ -298,3 +300,105 @@ def test_page_in_headless_chromium(studio_url, tmp_path):
             assert page_errors == []
         finally:
             browser.close()
+
+
+# ---------------------------------------------------------------------- hostile requests
+def test_writes_from_other_origins_and_hosts_are_refused(client):
+    body = {"seed": 0, "count": 1}
+    page = client.post("/api/vae/sample", json=body, headers={"Origin": "http://localhost"})
+    assert page.status_code == 200  # the studio's own page
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                    {"Sec-Fetch-Site": "cross-site"}):
+        response = client.post("/api/vae/sample", json=body, headers=headers)
+        assert response.status_code == 403
+        assert response.get_json()["error"] == "cross-origin requests are refused"
+    rebound = client.get("/api/models", headers={"Host": "attacker.example:8765"})
+    assert rebound.status_code == 403 and "is not allowed" in rebound.get_json()["error"]
+    assert client.get("/api/models", headers={"Host": "127.0.0.1:8765"}).status_code == 200
+    # a form-encoded POST, which a foreign page can send without a preflight, is not JSON
+    form = client.post("/api/vae/sample", data={"seed": "0"})
+    assert form.status_code == 415 and "application/json" in form.get_json()["error"]
+
+
+def test_bad_json_is_a_400_naming_the_problem(client):
+    cases = [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'{"seed": true}', "seed must be an integer, got true"),
+        (b'{"seed": 1.5}', "seed must be an integer, got 1.5"),
+        (b'{"count": "many"}', "count must be an integer"),
+        (b'{"count": 1000}', "count must be between 1 and 64"),
+        (b'{"label": [3]}', None),
+    ]
+    for data, message in cases:
+        response = client.post("/api/cgan/sample", data=data, content_type="application/json")
+        assert response.status_code == 400, (data, response.get_json())
+        if message:
+            assert message in response.get_json()["error"], (data, response.get_json())
+    huge = b'{"pad": "' + b"x" * (70 * 1024) + b'"}'
+    response = client.post("/api/vae/sample", data=huge, content_type="application/json")
+    assert response.status_code == 413 and "JSON body too large" in response.get_json()["error"]
+
+
+def test_model_list_reveals_no_absolute_path(client, exported):
+    listing = client.get("/api/models").get_json()
+    assert str(exported) not in str(listing) and listing["source"] == os.path.basename(str(exported))
+
+
+def test_a_request_cannot_ask_for_minutes_of_work(tmp_path):
+    from keras_gen.models import DiffusionModel
+
+    export(DiffusionModel(image_shape=(8, 8, 1), timesteps=200, base_filters=8), str(tmp_path / "ddpm"))
+    client = create_app(str(tmp_path)).test_client()
+    response = client.post("/api/ddpm/sample", json={"count": 64, "steps": 200})
+    assert response.status_code == 400 and "count x steps must be at most" in response.get_json()["error"]
+    assert client.post("/api/ddpm/sample", json={"count": 2, "steps": 3}).status_code == 200
+
+
+def test_model_names_that_need_url_encoding_work(tmp_path):
+    from urllib.parse import quote
+
+    export(VAE(latent_dim=2, filters=(4, 8), dense_units=8), str(tmp_path / "my vae+1"))
+    client = create_app(str(tmp_path)).test_client()
+    names = [m["name"] for m in client.get("/api/models").get_json()["models"]]
+    assert names == ["my vae+1"]
+    response = client.post(f"/api/{quote('my vae+1', safe='')}/sample", json={"count": 1})
+    assert response.status_code == 200
+    script = open(os.path.join(os.path.dirname(__file__), "..", "apps", "studio", "static",
+                               "studio.js")).read()
+    assert "/api/${model.name}" not in script  # the page encodes names too
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=True)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children,
+                                                                       max_size=4),
+    max_leaves=12)
+fields = st.sampled_from(["seed", "count", "label", "steps", "z", "seed_a", "seed_b", "method"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(endpoint=st.sampled_from(["sample", "decode", "interpolate", "latent"]),
+       model=st.sampled_from(["vae", "cgan", "pix2pix"]),
+       body=st.dictionaries(fields, json_values, max_size=5) | json_values)
+def test_any_json_body_gets_an_answer_or_a_clear_400(client, endpoint, model, body):
+    """Property: whatever JSON arrives, the API answers 200 with an image (or seed/z), or a 4xx
+    whose message is short and shows no TensorFlow internals; never a 500."""
+    response = client.post(f"/api/{model}/{endpoint}", json=body)
+    assert response.status_code in (200, 400, 413, 415), (body, response.status_code)
+    payload = response.get_json()
+    if response.status_code != 200:
+        error = payload["error"]
+        assert len(error) < 400 and "Traceback" not in error and "node " not in error, error
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=2048), extension=st.sampled_from([".png", ".jpg", ".gif", ".txt"]),
+       signature=st.none() | st.text(max_size=12), label=st.none() | st.text(max_size=6))
+def test_any_upload_gets_an_answer_or_a_clear_400(client, data, extension, signature, label):
+    form = {k: v for k, v in (("signature", signature), ("label", label)) if v is not None}
+    response = upload(client, "denoising_ae", data, filename="x" + extension, **form)
+    assert response.status_code in (200, 400, 413), response.status_code
+    if response.status_code != 200:
+        assert "Traceback" not in response.get_json()["error"]

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -76,6 +77,7 @@ EXTRA_ARGS = {
     "denoising_ae": ["--set", "noise='masking'"],
     "dcgan": ["--fid-every", "1"],
     "pixelcnn": ["--no-validation"],
+    "cyclegan": ["--no-validation"],
 }
 
 
@@ -123,3 +125,27 @@ def test_jit_compile_auto_follows_the_cpu_measurements():
     assert resolve_jit("auto", "gan") is False       # 0.82x to 1.05x over three processes
     assert resolve_jit("auto", "gan", "mirrored") is False
     assert resolve_jit("on", "dcgan") is True and resolve_jit("off", "gan") is False
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(epochs=0), "epochs must be an integer >= 1, got 0"),
+    (dict(steps_per_epoch=0), "steps_per_epoch must be an integer >= 1, got 0"),
+    (dict(batch_size=-4), "batch_size must be an integer >= 1"),
+    (dict(image_size=(0, 0)), "image_size must be (height, width), each at least 4"),
+    (dict(family="pix2pix", image_size=(7, 7)), "pix2pix on 'mnist_5k' trains on 28x28 digit tasks"),
+    (dict(family="cyclegan", image_size=(32, 32)), "cyclegan on 'mnist_5k' trains on 28x28"),
+    (dict(family="nope"), "unknown family 'nope'"),
+])
+def test_training_run_refuses_arguments_it_cannot_honour(kwargs, message):
+    from keras_gen.training import TrainingRun
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainingRun(**{"family": "vae", **kwargs}).build()
+
+
+def test_zero_steps_is_one_clear_line(tmp_path, repo_root):
+    proc = run_app(repo_root, "vae", "--steps-per-epoch", "0", "--out", str(tmp_path / "run"),
+                   "--export-dir", str(tmp_path / "exp"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == \
+        "error: steps_per_epoch must be an integer >= 1, got 0"

@@ -16,13 +16,17 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--max-upload-mb", type=float, default=2.0, help="largest accepted upload")
+    parser.add_argument("--allowed-host", action="append", default=[],
+                        help="a host name besides localhost and IP addresses that may reach the "
+                             "studio (repeatable)")
     args = parser.parse_args(argv)
 
     from apps.studio import create_app
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
     app = create_app(args.exported, serving_url=args.serving_url,
-                     max_upload_bytes=int(args.max_upload_mb * 2**20), model_names=names)
+                     max_upload_bytes=int(args.max_upload_mb * 2**20), model_names=names,
+                     allowed_hosts=args.allowed_host)
     print(f"studio: {len(app.extensions['studio_models'])} models on http://{args.host}:{args.port}/")
     app.run(host=args.host, port=args.port, threaded=True)
 

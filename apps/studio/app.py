@@ -45,6 +45,9 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 MAX_GRID_IMAGES = 64
 MAX_INTERPOLATION_STEPS = 16
 MAX_SEED = 2**31 - 1
+MAX_NETWORK_PASSES = MAX_GRID_IMAGES * 50  # count x diffusion steps: the CPU cost of one request
+MAX_JSON_BYTES = 64 * 1024
+LOCAL_HOSTNAMES = ("localhost",)
 
 
 class StudioError(Exception):
@@ -219,10 +222,7 @@ class StudioModel:
         """`label` as an int, or a `StudioError` naming the valid range."""
         if label is None or label == "":
             return None
-        try:
-            label = int(label)
-        except (TypeError, ValueError):
-            raise StudioError(f"label must be an integer, got {label!r}")
+        label = _strict_int(label, "label")
         if self.num_classes is not None and not 0 <= label < self.num_classes:
             raise StudioError(f"label {label} is out of range: this model has classes 0 to {self.num_classes - 1}")
         if label < 0:
@@ -232,8 +232,15 @@ class StudioModel:
     def _images(self, signature, **inputs):
         try:
             outputs = self.client.signatures[signature](**inputs)
-        except Exception as error:  # the model's own message is the useful one
-            raise StudioError(f"{signature} failed: {error}", status=500) from error
+        except Exception as error:
+            # the signature's own input checks say what is wrong in their first line; the rest
+            # of a TensorFlow error (graph internals) stays in the log
+            log.warning("studio: %s of %r failed: %s", signature, self.name, error)
+            first = next((line.strip() for line in str(error).splitlines()
+                          if "must" in line or "refused" in line), None)
+            if first:
+                raise StudioError(f"{signature} refused the input: {first[:300]}") from error
+            raise StudioError(f"{signature} failed (details in the studio's log)", status=500) from error
         return np.asarray(outputs["images"], np.float32)
 
     def latent(self, seed):
@@ -323,26 +330,73 @@ def load_models(exported_dir, serving_url=None, model_names=None):
 
 
 # ---------------------------------------------------------------------- request parsing
+def _strict_int(value, key):
+    """An int from a JSON integer or a string of digits (query and form fields); booleans,
+    fractions and anything else are a `StudioError` naming `key`."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise StudioError(f"{key} must be an integer, got {json.dumps(value)[:40]}")
+    if isinstance(value, str):
+        if not re.fullmatch(r"-?[0-9]{1,12}", value.strip()):
+            raise StudioError(f"{key} must be an integer, got {value[:40]!r}")
+        value = int(value)
+    return value
+
+
 def _int_field(values, key, default, low, high):
     value = values.get(key, default)
     if value is None or value == "":
         value = default
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        raise StudioError(f"{key} must be an integer, got {value!r}")
+    value = _strict_int(value, key)
     if not low <= value <= high:
         raise StudioError(f"{key} must be between {low} and {high}, got {value}")
     return value
 
 
 def _json_body():
-    body = flask.request.get_json(silent=True)
-    if body is None:
-        body = flask.request.form.to_dict() or {}
+    """The request's JSON object: a body of another type, malformed or over `MAX_JSON_BYTES`
+    is refused (a form-encoded POST is what a foreign web page can send without asking)."""
+    request = flask.request
+    if not request.is_json:
+        raise StudioError("send a JSON object with Content-Type: application/json", 415)
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise StudioError(f"JSON body too large: the limit is {MAX_JSON_BYTES} bytes", 413)
+    data = request.get_data(cache=True)
+    if len(data) > MAX_JSON_BYTES:
+        raise StudioError(f"JSON body too large: the limit is {MAX_JSON_BYTES} bytes", 413)
+    if not data.strip():
+        return {}
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise StudioError("the request body is not valid JSON")
     if not isinstance(body, dict):
         raise StudioError("the request body must be a JSON object")
     return body
+
+
+def _same_origin(origin, host):
+    """Whether an `Origin` header names the host (and port) the request was sent to."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
+
+
+def _local_or_literal(host, allowed_hosts):
+    """Whether a Host header is safe from DNS rebinding: an IP address, `localhost`, or one of
+    `allowed_hosts` (a name that resolves to this machine only for its owner)."""
+    import ipaddress
+
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return name in LOCAL_HOSTNAMES or name in allowed_hosts
 
 
 def _image_response(images, cols=None, **extra):
@@ -361,11 +415,14 @@ def _format_bytes(count):
     return f"{count / 2**20:.1f} MiB ({count} bytes)" if count >= 2**20 else f"{count / 1024:.0f} KiB ({count} bytes)"
 
 
-def create_app(exported_dir="exported", serving_url=None, max_upload_bytes=2 * 1024 * 1024, model_names=None):
+def create_app(exported_dir="exported", serving_url=None, max_upload_bytes=2 * 1024 * 1024,
+               model_names=None, allowed_hosts=()):
     """The studio's Flask app over the models of `exported_dir` (or TF Serving at `serving_url`).
 
     `max_upload_bytes` caps an uploaded image; `model_names` picks models (needed with a
-    serving URL when `exported_dir` has no `models.config`).
+    serving URL when `exported_dir` has no `models.config`). Requests must name an IP address,
+    `localhost` or one of `allowed_hosts` as their host, and writes from another origin are
+    refused: any web page the user visits could otherwise drive the studio.
     """
     app = flask.Flask("apps.studio", root_path=os.path.dirname(os.path.abspath(__file__)))
     app.request_class = InMemoryRequest
@@ -379,6 +436,21 @@ def create_app(exported_dir="exported", serving_url=None, max_upload_bytes=2 * 1
         if name not in models:
             raise StudioError(f"unknown model {name!r}; the studio has {', '.join(models) or 'none'}", 404)
         return models[name]
+
+    allowed = {name.lower() for name in allowed_hosts}
+
+    @app.before_request
+    def refuse_foreign_requests():
+        request = flask.request
+        if not _local_or_literal(request.host, allowed):
+            raise StudioError(f"host {request.host[:60]!r} is not allowed (start the studio with "
+                              f"--allowed-host to add a name)", 403)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("Origin")
+            fetch_site = request.headers.get("Sec-Fetch-Site")
+            if (origin is not None and not _same_origin(origin, request.host)) or \
+                    fetch_site in ("cross-site", "same-site"):
+                raise StudioError("cross-origin requests are refused", 403)
 
     @app.errorhandler(StudioError)
     def studio_error(error):
@@ -401,12 +473,12 @@ def create_app(exported_dir="exported", serving_url=None, max_upload_bytes=2 * 1
         return flask.jsonify(models=[model.describe() for model in models.values()],
                              max_upload_bytes=int(max_upload_bytes),
                              upload_extensions=list(UPLOAD_EXTENSIONS),
-                             source=serving_url or os.path.abspath(exported_dir))
+                             source=serving_url or os.path.basename(os.path.abspath(exported_dir)))
 
     @app.route("/api/<name>/latent", methods=["GET", "POST"])
     def latent(name):
         model = model_named(name)
-        values = {**flask.request.args.to_dict(), **(_json_body() if flask.request.method == "POST" else {})}
+        values = flask.request.args.to_dict() if flask.request.method == "GET" else _json_body()
         seed = _int_field(values, "seed", 0, 0, MAX_SEED)
         return flask.jsonify(seed=seed, z=model.latent(seed).tolist())
 
@@ -417,6 +489,9 @@ def create_app(exported_dir="exported", serving_url=None, max_upload_bytes=2 * 1
         seed = _int_field(body, "seed", 0, 0, MAX_SEED - MAX_GRID_IMAGES)
         count = _int_field(body, "count", 16, 1, MAX_GRID_IMAGES)
         steps = _int_field(body, "steps", min(20, model.timesteps or 20), 1, model.timesteps or 1000)
+        if model.timesteps and count * steps > MAX_NETWORK_PASSES:
+            raise StudioError(f"count x steps must be at most {MAX_NETWORK_PASSES} network passes "
+                              f"per request, got {count} x {steps}")
         images = model.sample(seed, count, model.check_label(body.get("label")), steps)
         return _image_response(images, seed=seed)
 

@@ -42,16 +42,28 @@ def list_images(path):
 
 
 def check_readable(files):
-    """Raise a `ValueError` listing files whose header is not a known image format."""
+    """Raise a `ValueError` naming the files that are not whole PNG/JPEG/GIF/BMP images.
+
+    Every file is decoded once here (headers alone miss truncated files, which would otherwise
+    fail in the middle of an epoch with an error that names no file).
+    """
+    from PIL import Image
+
     bad = []
     for file_name in files:
         with open(file_name, "rb") as handle:
             head = handle.read(8)
         if not head.startswith(_SIGNATURES):
-            bad.append(file_name)
+            bad.append(f"{file_name} (not PNG/JPEG/GIF/BMP)")
+            continue
+        try:
+            with Image.open(file_name) as image:
+                image.load()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+            bad.append(f"{file_name} ({err})")
     if bad:
-        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise ValueError(f"{len(bad)} unreadable image file(s) (not PNG/JPEG/GIF/BMP): {shown}")
+        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ValueError(f"{len(bad)} unreadable image file(s): {shown}")
 
 
 def _decode(file_name, channels):

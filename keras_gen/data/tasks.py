@@ -53,6 +53,11 @@ def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_si
     ((28, 28, 1), {'num_classes': 10})
     """
     layout = family.batch_layout
+    fixed_size = ((layout in ("paired", "debiasing") and not os.path.isdir(dataset))
+                  or (layout == "unpaired" and not dataset.startswith("tfds:")))
+    if image_size is not None and fixed_size:
+        raise ValueError(f"{family.family_name} on {dataset!r} trains on 28x28 digit tasks; "
+                         f"an image size applies to its folder or TFDS sources only")
     if layout in ("images", "labelled"):
         return _image_data(family, dataset, batch_size, seed, image_size, validation,
                            drop_remainder)

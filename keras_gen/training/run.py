@@ -134,6 +134,16 @@ class TrainingRun:
             raise ValueError(f"unknown family {self.family!r}; registered: {sorted(FAMILIES)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        for name, least in (("epochs", 1), ("batch_size", 1), ("steps_per_epoch", 1),
+                            ("steps_per_execution", 1), ("pretrain_epochs", 0), ("fid_every", 0)):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < least):
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        if self.image_size is not None:
+            self.image_size = tuple(self.image_size)
+            if len(self.image_size) != 2 or min(self.image_size) < 4:
+                raise ValueError(f"image_size must be (height, width), each at least 4, "
+                                 f"got {self.image_size!r}")
         self.model = self.history = self.task = None
         self.summary = {}
 

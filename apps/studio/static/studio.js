@@ -70,13 +70,13 @@ async function sample() {
   const model = state.model;
   const payload = { seed: intValue("sample-seed"), count: intValue("sample-count") || 16, label: currentLabel() };
   if (!$("steps-control").hidden) payload.steps = intValue("sample-steps");
-  const result = await postJSON(`/api/${model.name}/sample`, payload);
+  const result = await postJSON(`/api/${encodeURIComponent(model.name)}/sample`, payload);
   if (model === state.model) showImage($("sample-image"), result);
 }
 
 const decodeNow = coalesced(() => guarded(async () => {
   const model = state.model;
-  const result = await postJSON(`/api/${model.name}/decode`, { z: state.z, label: currentLabel() });
+  const result = await postJSON(`/api/${encodeURIComponent(model.name)}/decode`, { z: state.z, label: currentLabel() });
   if (model === state.model) showImage($("traverse-image"), result, 200);
 }));
 
@@ -115,7 +115,7 @@ function setSliders() {
 
 async function loadLatent() {
   const model = state.model;
-  const result = await api(`/api/${model.name}/latent?seed=${intValue("traverse-seed")}`);
+  const result = await api(`/api/${encodeURIComponent(model.name)}/latent?seed=${intValue("traverse-seed")}`);
   if (model !== state.model) return;
   state.z = result.z;
   setSliders();
@@ -124,7 +124,7 @@ async function loadLatent() {
 
 async function interpolate() {
   const model = state.model;
-  const result = await postJSON(`/api/${model.name}/interpolate`, {
+  const result = await postJSON(`/api/${encodeURIComponent(model.name)}/interpolate`, {
     seed_a: intValue("interp-seed-a"), seed_b: intValue("interp-seed-b"),
     steps: intValue("interp-steps") || 8, method: $("interp-method").value, label: currentLabel(),
   });
@@ -144,7 +144,7 @@ async function upload() {
   form.append("signature", $("upload-signature").value);
   const label = currentLabel();
   if (label !== undefined) form.append("label", String(label));
-  const result = await api(`/api/${model.name}/translate`, { method: "POST", body: form });
+  const result = await api(`/api/${encodeURIComponent(model.name)}/translate`, { method: "POST", body: form });
   if (model !== state.model) return;
   showImage($("translate-input"), { image: result.input, width: model.image_shape[1], height: model.image_shape[0] }, 192);
   showImage($("translate-image"), result, 192);
