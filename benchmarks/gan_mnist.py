@@ -28,7 +28,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_gen import data, metrics  # noqa: E402
-from keras_gen.models import DCGAN, ConditionalGAN  # noqa: E402
+from keras_gen.models import DCGAN  # noqa: E402
 from keras_gen.networks import dcgan_discriminator, dcgan_generator  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
 from keras_gen.training import TrainingRun  # noqa: E402
@@ -60,7 +60,7 @@ def optimizer_for(name, args):
 
 def evaluate(model, extractor, test_features, num_samples):
     images = model.sample(num_samples, seed=123)
-    requested = np.arange(num_samples) % 10 if isinstance(model, ConditionalGAN) else None
+    requested = np.arange(num_samples) % 10 if model.batch_layout == "labelled" else None
     report = metrics.sample_quality(images, extractor, test_features, requested_classes=requested)
     return rounded(report), images
 

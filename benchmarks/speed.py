@@ -10,7 +10,7 @@ In one run on one machine:
   on the same networks, measured alternately with keras_gen's model; the ratio is keras_gen /
   reference. WGAN-GP images/s count critic updates x batch for both (keras.io's version loops
   its 5 critic steps over one batch);
-- inference images/s at batch 256: keras_gen's `generate` / `reconstruct` / `translate` beside
+- inference images/s at batch 256: keras_gen's `sample` / `reconstruct` / `translate` beside
   the keras.io way (an eager call of the generator or decoder; keras.io's Python loops for
   DDIM and, on 8 images, for PixelCNN's one `predict` per pixel).
 

@@ -15,6 +15,7 @@ renamed when complete, so a server watching `<base>` never sees half a model, an
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -81,10 +82,10 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
         archive.add_endpoint(name, with_input_checks(fn, input_signature), input_signature=input_signature)
 
     remove_abandoned_exports(base_dir)
-    version, claim = claim_version(base_dir, version, overwrite)
+    version, claim, lock = claim_version(base_dir, version, overwrite)
     final = os.path.join(base_dir, str(version))
     # A dot-prefixed sibling is ignored by TF Serving, and rename within a folder is atomic.
-    staging = tempfile.mkdtemp(prefix=f".{version}.tmp-{os.getpid()}-", dir=base_dir)
+    staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=base_dir)
     try:
         target = os.path.join(staging, "model")
         archive.write_out(target, verbose=False)
@@ -95,43 +96,42 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
         os.makedirs(os.path.join(target, "assets"), exist_ok=True)
         with open(os.path.join(target, "assets", "metadata.json"), "w") as handle:
             json.dump(meta, handle, indent=2, default=_json_default)
-        if os.path.exists(final):  # overwrite=True: swap the whole folder, never delete in place
+        if overwrite and os.path.exists(final):  # swap the whole folder, never delete in place
             os.rename(final, os.path.join(staging, "replaced"))
-        os.rename(target, final)
+        try:
+            os.rename(target, final)  # fails on a non-empty folder: nothing is overwritten
+        except OSError as err:
+            raise FileExistsError(f"{final} appeared while exporting; nothing was replaced") from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        os.remove(claim)
+        _release(claim, lock)
     if models_config:
         write_models_config(os.path.dirname(os.path.abspath(base_dir)))
     return final
 
 
-def _claim_path(base_dir, version):
-    return os.path.join(base_dir, f".{version}.claim")
-
-
-def _pid_alive(pid):
+def _release(claim, lock):
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        os.remove(claim)
+    except FileNotFoundError:
+        pass
+    os.close(lock)  # closing the descriptor drops the lock
 
 
 def claim_version(base_dir, version=None, overwrite=False):
-    """Claim a version folder name for one export: `(version, claim file)`.
+    """Claim a version folder name for one export: `(version, claim file, locked descriptor)`.
 
-    The claim is a file `.<version>.claim` created exclusively (holding the exporter's process
-    id), so two exports at once never pick the same version: with `version=None` each takes
-    the next version that is neither a folder nor claimed. An explicit version that exists
-    needs `overwrite=True`; one that another export has claimed is refused.
+    The claim is a file `.<version>.claim`, created exclusively and locked (`flock`) for as
+    long as the export runs, so two exports at once never pick the same version: with
+    `version=None` each takes the next version that is neither a folder nor claimed. An
+    explicit version that exists needs `overwrite=True`; one another export has claimed is
+    refused. Closing the descriptor (or the process ending) releases the claim's lock.
 
     Example:
     >>> import tempfile
     >>> base = tempfile.mkdtemp()
-    >>> claim_version(base)[0], claim_version(base)[0]
+    >>> first, second = claim_version(base), claim_version(base)
+    >>> first[0], second[0]
     (1, 2)
     """
     while True:
@@ -142,9 +142,6 @@ def claim_version(base_dir, version=None, overwrite=False):
             chosen = max([0, *version_folders(base_dir), *claimed]) + 1
         else:
             chosen = int(version)
-            if os.path.exists(os.path.join(base_dir, str(chosen))) and not overwrite:
-                raise FileExistsError(f"{os.path.join(base_dir, str(chosen))} already exists; "
-                                      f"pass overwrite=True or another version")
         claim = _claim_path(base_dir, chosen)
         try:
             handle = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -152,43 +149,64 @@ def claim_version(base_dir, version=None, overwrite=False):
             if version is not None:
                 raise FileExistsError(f"another export is writing version {chosen} of {base_dir}")
             continue  # another export took it first: take the next one
-        with os.fdopen(handle, "w") as out:
-            out.write(str(os.getpid()))
-        return chosen, claim
-
-
-def remove_abandoned_exports(base_dir):
-    """Delete what killed exports left in `base_dir`: claims and staging folders of processes
-    that no longer run. Returns the removed names."""
-    removed = []
-    for name in sorted(os.listdir(base_dir)):
-        path = os.path.join(base_dir, name)
-        pid = None
-        if name.startswith(".") and name.endswith(".claim"):
-            try:
-                with open(path) as handle:
-                    pid = int(handle.read().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-        elif name.startswith(".") and ".tmp-" in name:
-            owner = name.split(".tmp-", 1)[1].split("-", 1)[0]
-            pid = int(owner) if owner.isdigit() else 0
-        if pid is None or (pid and _pid_alive(pid)):
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        os.write(handle, str(os.getpid()).encode())
+        # checked after claiming: a version written by an export that finished a moment ago
+        # counts, and is never replaced without overwrite=True
+        if os.path.exists(os.path.join(base_dir, str(chosen))) and not overwrite:
+            _release(claim, handle)
+            if version is not None:
+                raise FileExistsError(f"{os.path.join(base_dir, str(chosen))} already exists; "
+                                      f"pass overwrite=True or another version")
             continue
+        return chosen, claim, handle
+
+
+def _claim_is_abandoned(path, min_age=60.0):
+    """Whether a claim file's exporter is gone: its lock is free and the file is older than
+    `min_age` seconds (a claim is locked a moment after it is created)."""
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        if time.time() - os.fstat(handle).st_mtime < min_age:
+            return False
         try:
-            if not pid and time.time() - os.path.getmtime(path) < 60:
-                continue  # a claim being written this moment has no process id yet
-        except OSError:
-            continue  # its owner finished and removed it
-        if os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            try:
-                os.remove(path)
-            except FileNotFoundError:
-                pass
-        removed.append(name)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        # unlinked while locked and only if the name still means this file
+        same = os.path.exists(path) and os.stat(path).st_ino == os.fstat(handle).st_ino
+        if same:
+            os.remove(path)
+        return True
+    finally:
+        os.close(handle)
+
+
+def remove_abandoned_exports(base_dir, min_age=60.0):
+    """Delete what killed exports left in `base_dir`: claims no export holds any more and the
+    staging folders of versions that no live claim covers. Returns the removed names."""
+    removed = []
+    names = sorted(os.listdir(base_dir))
+    for name in names:
+        if name.startswith(".") and name.endswith(".claim"):
+            path = os.path.join(base_dir, name)
+            if _claim_is_abandoned(path, min_age):
+                removed.append(name)
+    for name in names:
+        if name.startswith(".") and ".tmp-" in name:
+            version = name[1:].split(".tmp-", 1)[0]
+            claim = _claim_path(base_dir, version)
+            if not os.path.exists(claim) or name in removed:
+                shutil.rmtree(os.path.join(base_dir, name), ignore_errors=True)
+                removed.append(name)
     return removed
+
+
+def _claim_path(base_dir, version):
+    return os.path.join(base_dir, f".{version}.claim")
 
 
 def with_serving_default(model):
@@ -349,7 +367,7 @@ def encoded_image_size(data):
 def bytes_variant(fn, specs):
     """`(function, specs)` of the bytes twin of an endpoint that returns `images`.
 
-    Each `images` input becomes `images_bytes` (a `(None,)` string tensor of PNG/JPEG/GIF/BMP
+    Each `images` input becomes `images_bytes` (a `(None,)` string tensor of PNG/JPEG/BMP
     files, decoded, converted to the expected channel count and resized to the expected size);
     the `images` output becomes `images_bytes` (PNG). Other inputs and outputs pass through.
     """
@@ -359,11 +377,16 @@ def bytes_variant(fn, specs):
 
         def decode(data):
             size = encoded_image_size(data)
-            check = tf.debugging.Assert(
+            checks = [tf.debugging.Assert(
                 size[0] * size[1] <= MAX_DECODED_PIXELS,
                 [f"images_bytes: an image over {MAX_DECODED_PIXELS} pixels is refused before "
-                 f"decoding; height and width:", size])
-            with tf.control_dependencies([check]):
+                 f"decoding; height and width:", size]),
+                # every frame of a GIF is decoded, and its header gives only the screen size
+                tf.debugging.Assert(
+                    tf.not_equal(tf.strings.substr(data, 0, 3), b"GIF"),
+                    ["images_bytes: GIF files are refused (all their frames would be decoded); "
+                     "send PNG, JPEG or BMP"])]
+            with tf.control_dependencies(checks):
                 data = tf.identity(data)
             image = tf.io.decode_image(data, channels=3, expand_animations=False)
             if channels == 1:
@@ -371,8 +394,10 @@ def bytes_variant(fn, specs):
             image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (height, width), antialias=True)
             return tf.clip_by_value(image, 0.0, 1.0)
 
-        return lambda batch: tf.map_fn(decode, batch, fn_output_signature=tf.TensorSpec(
-            (height, width, channels), tf.float32))
+        # one image at a time: each may be decoded at up to MAX_DECODED_PIXELS before resizing
+        return lambda batch: tf.map_fn(decode, batch, parallel_iterations=1,
+                                       fn_output_signature=tf.TensorSpec((height, width, channels),
+                                                                         tf.float32))
 
     def encode(image):
         return tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(image, 0.0, 1.0) * 255.0), tf.uint8))

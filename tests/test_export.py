@@ -128,18 +128,22 @@ def test_two_exports_at_once_get_two_whole_versions(tmp_path, repo_root):
 def test_next_export_removes_what_a_killed_export_left(tmp_path):
     base = tmp_path / "vae"
     os.makedirs(base / "1")
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()  # a process id that no longer runs
-    (base / ".2.claim").write_text(str(dead.pid))
-    os.makedirs(base / f".2.tmp-{dead.pid}-abc" / "model")
-    live = base / f".7.tmp-{os.getpid()}-xyz"  # an export of this process, still running
-    os.makedirs(live)
-    assert export.remove_abandoned_exports(str(base)) == [".2.claim", f".2.tmp-{dead.pid}-abc"]
-    assert export.claim_version(str(base))[0] == 2 and live.exists()
-    with pytest.raises(FileExistsError, match="another export is writing version 2"):
-        export.claim_version(str(base), 2)
+    (base / ".2.claim").write_text("12345")  # a claim nobody holds a lock on, from long ago
+    os.utime(base / ".2.claim", (time.time() - 3600, time.time() - 3600))
+    os.makedirs(base / ".2.tmp-abc" / "model")
+    version, _, lock = export.claim_version(str(base))  # a running export (this process)
+    assert version == 3
+    os.makedirs(base / ".3.tmp-xyz")
+    os.utime(base / ".3.claim", (time.time() - 3600, time.time() - 3600))  # old, but locked
+    assert export.remove_abandoned_exports(str(base)) == [".2.claim", ".2.tmp-abc"]
+    assert (base / ".3.claim").exists() and (base / ".3.tmp-xyz").exists()
+    assert export.claim_version(str(base))[0] == 4  # versions only grow
+    with pytest.raises(FileExistsError, match="another export is writing version 3"):
+        export.claim_version(str(base), 3)
     with pytest.raises(FileExistsError, match="already exists"):
         export.claim_version(str(base), 1)
+    os.close(lock)  # the export of version 3 dies: its claim is abandoned
+    assert ".3.claim" in export.remove_abandoned_exports(str(base))
 
 
 def _png_header(width, height):
@@ -164,6 +168,8 @@ def test_bytes_signatures_refuse_decompression_bombs_before_decoding():
         function(tf.constant([_png_header(20000, 20000) + b"\0" * 1000]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="not a PNG, JPEG, GIF or BMP"):
         function(tf.constant([b"hello, not an image"]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="GIF files are refused"):
+        function(tf.constant([b"GIF89a" + b"\0" * 100]))
     for encode, header in ((tf.io.encode_jpeg, None), (None, "GIF"), (None, "BMP")):
         if encode is not None:
             data = encode(tf.zeros((7, 9, 3), tf.uint8)).numpy()

@@ -353,6 +353,13 @@ def test_a_request_cannot_ask_for_minutes_of_work(tmp_path):
     response = client.post("/api/ddpm/sample", json={"count": 64, "steps": 200})
     assert response.status_code == 400 and "count x steps must be at most" in response.get_json()["error"]
     assert client.post("/api/ddpm/sample", json={"count": 2, "steps": 3}).status_code == 200
+    from keras_gen.models import PixelCNN
+
+    export(PixelCNN(image_shape=(4, 4, 1), filters=4, num_blocks=1), str(tmp_path / "pixelcnn"))
+    client = create_app(str(tmp_path)).test_client()
+    response = client.post("/api/pixelcnn/sample", json={"count": 64})
+    assert response.status_code == 400 and "pixel by pixel" in response.get_json()["error"]
+    assert client.post("/api/pixelcnn/sample", json={"count": 4}).status_code == 200
 
 
 def test_model_names_that_need_url_encoding_work(tmp_path):

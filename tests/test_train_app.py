@@ -70,6 +70,24 @@ def test_parse_overrides():
         train.parse_overrides(["=3"])
 
 
+VAE_SIGNATURES = {"serving_default", "encode", "decode", "decode_bytes", "reconstruct",
+                  "reconstruct_bytes", "sample", "sample_bytes"}
+AE_SIGNATURES = {"serving_default", "encode", "decode", "decode_bytes", "reconstruct",
+                 "reconstruct_bytes", "anomaly_score"}
+GAN_SIGNATURES = {"serving_default", "generate", "generate_bytes", "sample", "sample_bytes"}
+# What each family exported before the family contract (stop 14): the refactor keeps it.
+PINNED_SIGNATURES = {
+    "vae": VAE_SIGNATURES, "beta_vae": VAE_SIGNATURES, "cvae": VAE_SIGNATURES,
+    "dbvae": VAE_SIGNATURES | {"classify"},
+    "autoencoder": AE_SIGNATURES, "stacked_ae": AE_SIGNATURES, "sparse_ae": AE_SIGNATURES,
+    "denoising_ae": AE_SIGNATURES | {"denoise", "denoise_bytes"},
+    "gan": GAN_SIGNATURES, "dcgan": GAN_SIGNATURES, "cgan": GAN_SIGNATURES, "wgan_gp": GAN_SIGNATURES,
+    "pix2pix": {"serving_default", "translate", "translate_bytes"},
+    "cyclegan": {"serving_default", "translate_x_to_y", "translate_y_to_x",
+                 "translate_x_to_y_bytes", "translate_y_to_x_bytes"},
+    "pixelcnn": {"serving_default", "log_prob", "sample", "sample_bytes"},
+    "diffusion": {"serving_default", "sample", "sample_bytes"},
+}
 # Variety beyond each family's smoke_config (optional: every registered family runs anyway).
 EXTRA_ARGS = {
     "autoencoder": ["--set", "architecture='conv'", "--set", "units=(8, 16)"],
@@ -98,7 +116,7 @@ def test_every_family_trains_and_exports(family, tmp_path, repo_root):
     meta = json.loads((exported / family / "1" / "assets" / "metadata.json").read_text())
     model = keras.saving.load_model(str(out / "model.keras"))
     declared = set(with_bytes_variants(with_serving_default(model)))
-    assert set(meta["signatures"]) == declared
+    assert set(meta["signatures"]) == declared == PINNED_SIGNATURES.get(family, declared)
     # the serving contract (apps/serve_check.py) holds for what the app exported
     reports, problems = serve_check.check_export_root(str(exported))
     assert problems == [] and reports[0]["signatures"] == sorted(declared)

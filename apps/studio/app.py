@@ -45,7 +45,8 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 MAX_GRID_IMAGES = 64
 MAX_INTERPOLATION_STEPS = 16
 MAX_SEED = 2**31 - 1
-MAX_NETWORK_PASSES = MAX_GRID_IMAGES * 50  # count x diffusion steps: the CPU cost of one request
+MAX_NETWORK_PASSES = MAX_GRID_IMAGES * 20  # count x diffusion steps: the CPU cost of one request
+MAX_PIXEL_BY_PIXEL_IMAGES = 16  # PixelCNN: one network pass per pixel, h x w in sequence
 MAX_JSON_BYTES = 64 * 1024
 LOCAL_HOSTNAMES = ("localhost",)
 
@@ -142,6 +143,9 @@ class StudioModel:
         self.latent_signature = next((sig for sig in ("decode", "generate")
                                       if "z" in self.signature_inputs.get(sig, ())), None)
         self.seed_signature = "sample" if "seeds" in self.signature_inputs.get("sample", ()) else None
+        # a sampler from seeds alone with no step count draws one pixel per network pass
+        self.pixel_by_pixel = bool(self.seed_signature and not self.latent_signature
+                                   and "steps" not in self.signature_inputs.get("sample", ()))
         self.upload_signatures = [sig for sig in IMAGE_TO_IMAGE_SIGNATURES
                                   if "images" in self.signature_inputs.get(sig, ())]
         if self.latent_signature and self.latent_dim is None:
@@ -492,6 +496,9 @@ def create_app(exported_dir="exported", serving_url=None, max_upload_bytes=2 * 1
         if model.timesteps and count * steps > MAX_NETWORK_PASSES:
             raise StudioError(f"count x steps must be at most {MAX_NETWORK_PASSES} network passes "
                               f"per request, got {count} x {steps}")
+        if model.pixel_by_pixel and count > MAX_PIXEL_BY_PIXEL_IMAGES:
+            raise StudioError(f"count must be at most {MAX_PIXEL_BY_PIXEL_IMAGES} for a model that "
+                              f"samples pixel by pixel, got {count}")
         images = model.sample(seed, count, model.check_label(body.get("label")), steps)
         return _image_response(images, seed=seed)
 

@@ -52,7 +52,7 @@ class GAN(GenerativeModel):
             over `instance_noise_steps` discriminator steps.
         spectral_norm: spectral normalization on D's layers.
         ema_decay: keep an exponential moving average of G's weights (e.g. 0.999) and use it
-            in `generate` and export.
+            in `sample`, `generate_from` and export.
         n_critic: discriminator steps per generator step.
         gradient_penalty_weight: WGAN-GP penalty weight (0 for none).
 

@@ -158,7 +158,9 @@ class Update(NamedTuple):
     before the step) is a multiple of k: WGAN's generator takes one step per `n_critic`
     critic steps. Several updates of one slot are summed into one step of that slot, each
     while it is due: a lazy regulariser (StyleGAN's R1 every 16 steps) is
-    `Update("discriminator", "r1_penalty", every=16)` beside the slot's every-step loss.
+    `Update("discriminator", "r1_penalty", every=16)` beside the slot's every-step loss. A loss
+    that is not due is multiplied by 0, so it must be finite on every step: compute a costly
+    or unstable one only when `is_due(every)` (under `tf.cond`), returning 0 otherwise.
 
     Example:
     >>> Update("generator", "g_loss", every=5).every
