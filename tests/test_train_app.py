@@ -100,19 +100,21 @@ EXTRA_ARGS = {
 
 
 @pytest.mark.parametrize("family", all_families())
-def test_every_family_trains_and_exports(family, tmp_path, repo_root):
+def test_every_family_trains_and_exports(family, tmp_path, capsys):
     """Every registered family, at its smoke_config, trains through the app on mnist_5k (or its
-    layout's offline task), writes a sample grid and exports every signature it declares."""
+    layout's offline task), writes a sample grid and exports every signature it declares. The
+    app's `main` runs in this process (a fresh interpreter per family cost 16 TensorFlow
+    starts; `test_train_app_writes_everything` runs it as a subprocess)."""
     extra = EXTRA_ARGS.get(family, [])
     config = {**FAMILIES[family].smoke_config}
     config.pop("num_classes", None)  # the data decides it (10 digit classes)
     settings = [arg for key, value in config.items() if f"{key}=" not in " ".join(extra)
                 for arg in ("--set", f"{key}={value!r}")]
     out, exported = tmp_path / "run", tmp_path / "exported"
-    proc = run_app(repo_root, family, "--epochs", "1", "--batch-size", "16", "--steps-per-epoch", "2",
-                   "--out", str(out), "--export-dir", str(exported), "--verbose", "0",
-                   *settings, *extra)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    status = train.main([family, "--epochs", "1", "--batch-size", "16", "--steps-per-epoch", "2",
+                         "--out", str(out), "--export-dir", str(exported), "--verbose", "0",
+                         *settings, *extra])
+    assert status == 0, capsys.readouterr().err[-3000:]
     meta = json.loads((exported / family / "1" / "assets" / "metadata.json").read_text())
     model = keras.saving.load_model(str(out / "model.keras"))
     declared = set(with_bytes_variants(with_serving_default(model)))
