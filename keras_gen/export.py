@@ -139,7 +139,7 @@ def claim_version(base_dir, version=None, overwrite=False):
             claimed = [int(name[1:-len(".claim")]) for name in os.listdir(base_dir)
                        if name.startswith(".") and name.endswith(".claim")
                        and name[1:-len(".claim")].isdigit()]
-            chosen = max([0, *version_folders(base_dir), *claimed]) + 1
+            chosen = max([next_version(base_dir), *(number + 1 for number in claimed)])
         else:
             chosen = int(version)
         claim = _claim_path(base_dir, chosen)

@@ -46,6 +46,14 @@ def all_families():
     return sorted(FAMILIES)
 
 
+def default_outputs(model):
+    """`{name: tensor}` of the family's `serving_default` endpoint on valid inputs."""
+    from keras_gen.export import with_serving_default
+
+    function, specs = with_serving_default(model)["serving_default"]
+    return function(*signature_inputs(specs))
+
+
 def signature_inputs(specs, n=2):
     """Valid inputs for a signature: zero floats (images, z) and ones for integers (seeds,
     labels, diffusion steps, which must be at least 1)."""

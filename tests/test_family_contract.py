@@ -11,16 +11,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from family_cases import DETERMINISTIC, SHAPE, all_families, make_case, signature_inputs
+from family_cases import (
+    DETERMINISTIC,
+    SHAPE,
+    all_families,
+    default_outputs,
+    make_case,
+    signature_inputs,
+)
 from keras_gen import export
 from keras_gen.models import FAMILIES
 from keras_gen.training import BATCH_LAYOUTS, GenerativeModel, Update, register_family
 from model_checks import check_config_round_trip, check_keras_file_round_trip
-
-
-def default_outputs(model):
-    function, specs = export.with_serving_default(model)["serving_default"]
-    return function(*signature_inputs(specs))
 
 
 def test_the_registry_holds_every_family():

@@ -5,9 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from family_cases import DETERMINISTIC, all_families, make_case, signature_inputs
-
-from keras_gen.export import with_serving_default
+from family_cases import DETERMINISTIC, all_families, default_outputs, make_case
 
 
 def families(default):
@@ -20,12 +18,6 @@ def fit_steps(model, batch, steps=1, jit_compile=False, batch_size=8):
     data = tf.data.Dataset.from_tensor_slices(batch).repeat().batch(batch_size, drop_remainder=True)
     history = model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
     return {k: float(v[-1]) for k, v in history.history.items()}
-
-
-def float_outputs(model):
-    """The float32 outputs of the family's `serving_default` endpoint on valid inputs."""
-    function, specs = with_serving_default(model)["serving_default"]
-    return list(function(*signature_inputs(specs)).values())[0]
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
@@ -41,7 +33,7 @@ def test_one_step_under_mixed_precision(family, policy):
     assert all(scaled) if policy == "mixed_float16" else not any(scaled), optimizers
     compute = {layer.dtype_policy.compute_dtype for layer in model._flatten_layers() if layer.weights}
     assert compute & {"float16", "bfloat16"}, f"{family} computes in {compute}"
-    assert keras.ops.convert_to_numpy(float_outputs(model)).dtype == np.float32
+    assert keras.ops.convert_to_numpy(list(default_outputs(model).values())[0]).dtype == np.float32
 
 
 def replica_weights_agree(model):

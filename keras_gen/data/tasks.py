@@ -61,9 +61,6 @@ def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_si
     if layout in ("images", "labelled"):
         return _image_data(family, dataset, batch_size, seed, image_size, validation,
                            drop_remainder)
-    if dataset not in datasets.OFFLINE_SOURCES and layout == "debiasing":
-        raise ValueError(f"{family.family_name} builds its biased 'is it a 7?' task from an "
-                         f"offline digit source {datasets.OFFLINE_SOURCES}, not {dataset!r}")
     if layout == "debiasing":
         task = biased_task_training(dataset, batch_size=batch_size, seed=seed)
         return TrainingData(task["train"], task["validation"] if validation else None,
