@@ -65,6 +65,9 @@ def build_parser(families):
                              "layer-wise pretraining: stacked_ae)")
     parser.add_argument("--fid-every", type=int, default=0,
                         help="FID to the test split every N epochs (image generators)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="stop after this much wall-clock training time (--epochs is then "
+                             "the most it runs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategy", default="default", choices=STRATEGIES,
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
@@ -92,6 +95,7 @@ def main(argv=None):
             jit_compile=args.jit_compile, strategy=args.strategy,
             steps_per_execution=args.steps_per_execution, pretrain_epochs=args.pretrain_epochs,
             fid_every=args.fid_every, seed=args.seed,
+            time_budget_s=None if args.minutes is None else 60.0 * args.minutes,
             out=args.out or os.path.join("runs", args.family),
             export_dir=None if args.no_export else args.export_dir, export_name=args.name,
             verbose=args.verbose)

@@ -54,3 +54,25 @@ class ReferenceDCGAN(keras.Model):
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+
+def keras_io_face_networks(image_shape=(64, 64, 3), latent_dim=128):
+    """The networks of keras.io's "DCGAN to generate face images", sized from the image shape:
+    three stride-2 transposed convolutions up from `side / 8` (LeakyReLU, no batch norm) and a
+    5x5 sigmoid convolution; a three-conv LeakyReLU discriminator with dropout 0.2 before its
+    logit (the example's sigmoid is in the loss here, `from_logits=True`)."""
+    from keras import layers
+
+    h, w, c = image_shape
+    z = keras.Input((latent_dim,))
+    x = layers.Reshape((h // 8, w // 8, 128))(layers.Dense(h // 8 * w // 8 * 128)(z))
+    for filters in (128, 256, 512):
+        x = layers.LeakyReLU(0.2)(layers.Conv2DTranspose(filters, 4, strides=2, padding="same")(x))
+    generator = keras.Model(z, layers.Conv2D(c, 5, padding="same", activation="sigmoid")(x),
+                            name="keras_io_generator")
+    images = keras.Input(image_shape)
+    x = images
+    for filters in (64, 128, 128):
+        x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 4, strides=2, padding="same")(x))
+    logit = layers.Dense(1)(layers.Dropout(0.2)(layers.Flatten()(x)))
+    return generator, keras.Model(images, logit, name="keras_io_discriminator")

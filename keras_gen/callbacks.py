@@ -75,8 +75,10 @@ class SampleGrid(keras.callbacks.Callback):
 class FIDCallback(keras.callbacks.Callback):
     """Every `every` epochs, FID of `model.sample(num_images)` to `reference_images`.
 
-    Features come from the shipped digit classifier (`keras_gen.metrics.DigitFeatures`);
-    the value goes into the epoch's logs as `fid` and into `self.history` as (epoch, fid).
+    Features come from a shipped evaluator (`keras_gen.metrics.ClassifierFeatures`): `extractor`,
+    or the one `evaluator_for` picks for the reference images' channels (digits for grey, openmoji
+    for colour); the value goes into the epoch's logs as `fid` and into `self.history` as
+    (epoch, fid).
 
     Example:
     >>> from keras_gen import data
@@ -85,9 +87,10 @@ class FIDCallback(keras.callbacks.Callback):
 
     def __init__(self, reference_images, every=5, num_images=1000, seed=0, extractor=None):
         super().__init__()
-        from keras_gen.metrics import DigitFeatures
+        from keras_gen.metrics import evaluator_features
 
-        self.extractor = extractor or DigitFeatures()
+        channels = int(np.shape(reference_images)[-1])
+        self.extractor = extractor or evaluator_features(channels=channels)
         self.reference_features = self.extractor.features(reference_images)
         self.every = max(int(every), 1)
         self.num_images = int(num_images)
@@ -140,6 +143,44 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             raise NonFiniteLossError(
                 f"non-finite loss at epoch {self.epoch + 1}, step {int(batch) + 1} "
                 f"(global step {self.global_step}): {names}; training stopped")
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once `seconds` of wall-clock time have passed since `fit` began.
+
+    Checked after every batch, so training overshoots the budget by at most one step (and the
+    end-of-epoch work of the epoch it stops in). `steps` counts the batches trained.
+
+    Example:
+    >>> budget = TimeBudget(seconds=0.0)
+    >>> budget.on_train_begin()
+    >>> budget.on_train_batch_end(0)
+    >>> budget.stopped, budget.steps
+    (True, 1)
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        if not float(seconds) >= 0:
+            raise ValueError(f"seconds must be >= 0, got {seconds!r}")
+        self.seconds = float(seconds)
+        self.start = None
+        self.steps = 0
+        self.stopped = False
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self.start, self.steps, self.stopped = time.perf_counter(), 0, False
+
+    def on_train_batch_end(self, batch, logs=None):
+        import time
+
+        self.steps += 1
+        if time.perf_counter() - self.start >= self.seconds:
+            self.stopped = True
+            if self.model is not None:
+                self.model.stop_training = True
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

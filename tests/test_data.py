@@ -67,6 +67,49 @@ def test_tfds_source_with_mock_data():
     assert data.num_classes("tfds:mnist") == 10
 
 
+def _fits_one_step(family_name, task):
+    from keras_gen.models import FAMILIES
+
+    family = FAMILIES[family_name]
+    model = family(image_shape=task.image_shape, **{**family.smoke_config, **task.model_args})
+    model.compile(optimizer=model.default_optimizer())
+    history = model.fit(task.train, epochs=1, steps_per_epoch=1, verbose=0)
+    return model, history.history
+
+
+def test_tfds_colour_sources_train_a_family_with_mock_data():
+    import tensorflow_datasets as tfds
+
+    from keras_gen.models import FAMILIES
+
+    with tfds.testing.mock_data(num_examples=16):
+        task = data.training_data(FAMILIES["dcgan"], "tfds:celeb_a", batch_size=8,
+                                  image_size=(16, 16), validation=False)
+        images = next(iter(task.train))
+        assert task.image_shape == (16, 16, 3)
+        assert float(tf.reduce_min(images)) >= -1.0 and float(tf.reduce_max(images)) <= 1.0
+        model, history = _fits_one_step("dcgan", task)
+        assert np.isfinite(history["d_loss"][0]) and model.sample(2).shape == (2, 16, 16, 3)
+        cifar = data.training_data(FAMILIES["cgan"], "tfds:cifar10", batch_size=8,
+                                   image_size=(16, 16), validation=False)
+        assert cifar.image_shape == (16, 16, 3) and cifar.model_args == {"num_classes": 10}
+
+
+def test_a_colour_image_folder_trains_a_family_in_colour(tmp_path):
+    from keras_gen.models import FAMILIES
+
+    for i in range(4):
+        array = np.zeros((20, 20, 3), np.uint8)
+        array[..., i % 3] = 200  # pure red, green or blue
+        Image.fromarray(array, "RGB").save(tmp_path / f"{i}.png")
+    task = data.training_data(FAMILIES["vae"], str(tmp_path), batch_size=4, image_size=(16, 16))
+    images = next(iter(task.train)).numpy()
+    assert images.shape == (4, 16, 16, 3)
+    assert sorted(images.reshape(-1, 3).argmax(-1)[::256].tolist()) == [0, 0, 1, 2]  # RGB order
+    _, history = _fits_one_step("vae", task)
+    assert np.isfinite(history["loss"][0])
+
+
 @pytest.mark.parametrize(
     "name, match",
     [("mnist_6k", "unknown dataset"), ("tfds:", "unknown dataset"),

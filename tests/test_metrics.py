@@ -108,3 +108,37 @@ def test_sample_quality_reports_each_metric_from_one_classifier_pass():
     assert collapsed["classes_covered"] <= 2 and collapsed["class_consistency"] < 0.3
     assert collapsed["fid"] > report["fid"] and "class_consistency" not in metrics.sample_quality(
         images, extractor, reference)
+
+
+def test_colour_evaluator_recognises_held_out_emoji_and_separates_fid():
+    extractor = metrics.ClassifierFeatures("openmoji")
+    x_test, y_test = data.load_arrays("openmoji", "test")
+    x_train, _ = data.load_arrays("openmoji", "train")
+    probabilities = extractor.probabilities(x_test)
+    assert probabilities.shape == (len(x_test), 10)
+    # 80% when trained (benchmarks/results/openmoji_classifier.json); a majority-class guess
+    # (people-body) would score 64%
+    assert np.mean(probabilities.argmax(-1) == y_test) > 0.75
+    reference = extractor.features(x_train)
+    real = metrics.frechet_distance_of_features(extractor.features(x_test), reference)
+    noise = metrics.frechet_distance_of_features(
+        extractor.features(np.random.default_rng(0).uniform(size=(500, 32, 32, 3))), reference)
+    # a colour-blind evaluator would score emoji with their colours swapped as real ones
+    swapped = metrics.frechet_distance_of_features(extractor.features(x_test[..., ::-1]), reference)
+    assert real < 0.05 * noise and swapped > 3 * real, (real, swapped, noise)
+    report = metrics.sample_quality(x_test, extractor, reference, kid_subset_size=200)
+    assert report["max_entropy"] == pytest.approx(np.log(10))
+    # 64x64 colour and 28x28 grey images are resized and converted to the evaluator's input
+    assert extractor.features(np.zeros((2, 64, 64, 3))).shape == (2, 128)
+    assert extractor.features(np.zeros((2, 28, 28, 1))).shape == (2, 128)
+
+
+def test_each_source_is_judged_by_the_evaluator_for_its_images():
+    assert metrics.evaluator_for("openmoji") == metrics.evaluator_for("openmoji_faces") == "openmoji"
+    assert metrics.evaluator_for("mnist_5k") == metrics.evaluator_for("digits") == "digits"
+    assert metrics.evaluator_for("tfds:cifar10", channels=3) == "openmoji"
+    assert metrics.evaluator_for("my_folder", channels=1) == "digits"
+    with pytest.raises(ValueError, match="unknown evaluator"):
+        metrics.ClassifierFeatures("inception")
+    grey = metrics.to_classifier_input(np.ones((1, 8, 8, 1)), (32, 32, 3))
+    assert tuple(grey.shape) == (1, 32, 32, 3)

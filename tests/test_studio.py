@@ -409,3 +409,31 @@ def test_any_upload_gets_an_answer_or_a_clear_400(client, data, extension, signa
     assert response.status_code in (200, 400, 413), response.status_code
     if response.status_code != 200:
         assert "Traceback" not in response.get_json()["error"]
+
+
+def test_colour_models_show_rgb_in_the_right_order_and_range(tmp_path):
+    """A colour generator's grid and a colour translator's answer are RGB PNGs whose pixels are
+    the model's own outputs (no alpha, no channel swap, [0, 1] -> 0..255)."""
+    from keras_gen.models import DCGAN
+
+    from apps.studio.app import image_from_upload
+
+    generator = DCGAN(image_shape=(16, 16, 3), latent_dim=4, base_filters=4)
+    export(generator, str(tmp_path / "dcgan_rgb"))
+    export(Pix2Pix(image_shape=(16, 16, 3), base_filters=4), str(tmp_path / "pix2pix_rgb"))
+    client = create_app(str(tmp_path)).test_client()
+    grid = decoded(client.post("/api/dcgan_rgb/sample", json={"seed": 3, "count": 2}))
+    assert grid.shape == (16, 2 * 16 + 1, 3)
+    expected = np.asarray(generator.generate_from(latent_for_seed(3, 4)[np.newaxis]))[0]
+    np.testing.assert_allclose(grid[:, :16] / 255.0, expected, atol=1.5 / 255)
+    assert np.abs(expected[..., 0] - expected[..., 2]).max() > 1e-3  # channels differ: a swap shows
+
+    red = np.zeros((20, 20, 4), np.uint8)
+    red[..., 0], red[..., 3] = 255, 255  # opaque red, with an alpha channel
+    buffer = io.BytesIO()
+    Image.fromarray(red, "RGBA").save(buffer, format="PNG")
+    pixels = image_from_upload(buffer.getvalue(), (16, 16, 3))
+    assert pixels.shape == (16, 16, 3)
+    np.testing.assert_allclose(pixels[..., 0], 1.0)
+    np.testing.assert_allclose(pixels[..., 1:], 0.0)
+    assert decoded(upload(client, "pix2pix_rgb", buffer.getvalue())).shape == (16, 16, 3)

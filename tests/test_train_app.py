@@ -16,6 +16,7 @@ import serve_check  # noqa: E402
 import train  # noqa: E402
 from family_cases import all_families  # noqa: E402
 
+from keras_gen import data  # noqa: E402
 from keras_gen.export import with_bytes_variants, with_serving_default  # noqa: E402
 from keras_gen.models import FAMILIES  # noqa: E402
 from keras_gen.training.run import resolve_jit  # noqa: E402
@@ -99,15 +100,24 @@ EXTRA_ARGS = {
 }
 
 
-@pytest.mark.parametrize("family", all_families())
-def test_every_family_trains_and_exports(family, tmp_path, capsys):
-    """Every registered family, at its smoke_config, trains through the app on mnist_5k (or its
-    layout's offline task), writes a sample grid and exports every signature it declares. The
-    app's `main` runs in this process (a fresh interpreter per family cost 16 TensorFlow
-    starts; `test_train_app_writes_everything` runs it as a subprocess)."""
-    extra = EXTRA_ARGS.get(family, [])
+# The families whose layout has a digit task of its own (edges -> digits, digits <-> mnist_5k,
+# "is it a 7?") also run it; every family runs in colour.
+DIGIT_TASKS = [("pix2pix", "mnist_5k"), ("cyclegan", "mnist_5k"), ("dbvae", "mnist_5k")]
+CASES = [(family, "openmoji") for family in all_families()] + DIGIT_TASKS
+
+
+@pytest.mark.parametrize("family, dataset", CASES)
+def test_every_family_trains_and_exports(family, dataset, tmp_path, capsys):
+    """Every registered family, at its smoke_config, trains through the app on colour openmoji
+    at 16x16 (or its layout's colour task), writes a colour sample grid and exports every
+    signature it declares, with the data's attribution. The app's `main` runs in this process
+    (a fresh interpreter per family cost 16 TensorFlow starts; `test_train_app_writes_everything`
+    runs it as a subprocess)."""
+    extra = EXTRA_ARGS.get(family, []) + (
+        ["--dataset", "openmoji", "--image-size", "16", "16"] if dataset == "openmoji"
+        else ["--dataset", dataset])
     config = {**FAMILIES[family].smoke_config}
-    config.pop("num_classes", None)  # the data decides it (10 digit classes)
+    config.pop("num_classes", None)  # the data decides it (10 digits, 10 emoji groups)
     settings = [arg for key, value in config.items() if f"{key}=" not in " ".join(extra)
                 for arg in ("--set", f"{key}={value!r}")]
     out, exported = tmp_path / "run", tmp_path / "exported"
@@ -116,7 +126,10 @@ def test_every_family_trains_and_exports(family, tmp_path, capsys):
                          *settings, *extra])
     assert status == 0, capsys.readouterr().err[-3000:]
     meta = json.loads((exported / family / "1" / "assets" / "metadata.json").read_text())
+    assert meta.get("data_attribution") == data.attribution(dataset)
     model = keras.saving.load_model(str(out / "model.keras"))
+    channels = 3 if dataset == "openmoji" else 1
+    assert model.image_shape[-1] == channels and meta["image_shape"][-1] == channels
     declared = set(with_bytes_variants(with_serving_default(model)))
     assert set(meta["signatures"]) == declared == PINNED_SIGNATURES.get(family, declared)
     # the serving contract (apps/serve_check.py) holds for what the app exported
@@ -124,6 +137,7 @@ def test_every_family_trains_and_exports(family, tmp_path, capsys):
     assert problems == [] and reports[0]["signatures"] == sorted(declared)
     grid = np.asarray(Image.open(out / "samples" / "samples_epoch_001.png"))
     assert grid.shape[0] > 50 and grid.std() > 0
+    assert grid.ndim == (3 if channels == 3 else 2) and (grid.ndim == 2 or grid.shape[-1] == 3)
     if "--fid-every" in extra:
         history = (out / "history.csv").read_text()
         assert "fid" in history.splitlines()[0]

@@ -161,3 +161,17 @@ def test_networks_take_the_model_dtype_policy():
     assert vae.encoder.get_layer("mean").compute_dtype == "float32"
     ae = AutoEncoder(latent_dim=2, units=(4,), dtype="mixed_bfloat16")
     assert ae.encoder.layers[2].compute_dtype == "bfloat16"
+
+
+def test_a_time_budget_stops_training_after_the_step_that_spends_it():
+    from keras_gen.training import TrainingRun
+
+    run = TrainingRun("autoencoder", epochs=50, steps_per_epoch=3, time_budget_s=1e-6, verbose=0,
+                      validation=False, model_args={"latent_dim": 2, "units": (8,)})
+    summary = run.run()
+    assert summary["train_steps"] == 1 and summary["stopped_by_time_budget"] is True
+    long = TrainingRun("autoencoder", epochs=2, steps_per_epoch=3, time_budget_s=3600.0, verbose=0,
+                       validation=False, model_args={"latent_dim": 2, "units": (8,)}).run()
+    assert long["train_steps"] == 6 and long["stopped_by_time_budget"] is False
+    with pytest.raises(ValueError, match="time_budget_s must be > 0"):
+        TrainingRun("autoencoder", time_budget_s=0)

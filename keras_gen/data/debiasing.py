@@ -12,8 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.data.biased import biased_digit_task
-from keras_gen.data.datasets import OFFLINE_SOURCES
+from keras_gen.data.biased import biased_digit_task, biased_face_task
+from keras_gen.data.datasets import COLOUR_SOURCES, DIGIT_SOURCES
 from keras_gen.data.pipelines import from_arrays, without_autotuner
 
 
@@ -115,15 +115,20 @@ class DebiasingSampler(keras.callbacks.Callback):
 
 
 def biased_task_training(source="mnist_5k", batch_size=64, seed=0, debias=True, **task_kwargs):
-    """What DB-VAE trains on by default: the biased "is it a 7?" task of real digits.
+    """What DB-VAE trains on: the biased "is it a 7?" task of real digits (a digit source) or
+    the biased "is it a face?" task of colour emoji (an openmoji source).
 
     Returns `{"train": endless dataset, "validation": test dataset, "callbacks": [sampler],
     "steps_per_epoch": int, "task": arrays}` (see `keras_gen.data.biased`).
     """
-    if source not in OFFLINE_SOURCES:
-        raise ValueError(f"dbvae builds its biased 'is it a 7?' task from an offline digit "
-                         f"source {OFFLINE_SOURCES}, not {source!r}")
-    task = biased_digit_task(source=source, seed=seed, **task_kwargs)
+    if source in DIGIT_SOURCES:
+        task = biased_digit_task(source=source, seed=seed, **task_kwargs)
+    elif source in COLOUR_SOURCES:
+        task = biased_face_task(source=source, seed=seed, **task_kwargs)
+    else:
+        raise ValueError(f"dbvae builds its biased task from a digit source {DIGIT_SOURCES} "
+                         f"('is it a 7?') or an openmoji source {COLOUR_SOURCES} "
+                         f"('is it a face?'), not {source!r}")
     x, y, _ = task["train"]
     sampler = DebiasingSampler(x, y, batch_size=batch_size, debias=debias, seed=seed)
     x_test, y_test, _ = task["test"]

@@ -8,7 +8,9 @@ Sources: a folder of side-by-side `A|B` images (the pix2pix convention), two ali
 folders (matched by sorted file name), two unaligned folders, NumPy arrays, TFDS
 `cycle_gan/<pair>` configs, and two offline tasks built from real digits:
 `edges_to_digits` (Sobel edges -> digit, paired) and `digits_to_mnist` (scikit-learn's
-8x8 digits upsampled <-> MNIST, unpaired).
+8x8 digits upsampled <-> MNIST, unpaired), and two in colour from openmoji:
+`line_art_to_openmoji` (black line art -> colour emoji, paired) and `openmoji_skin_tones`
+(people in light <-> dark skin tone, unpaired).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from keras_gen.data import openmoji
 from keras_gen.data.datasets import load_arrays
 from keras_gen.data.folders import _decode, check_readable, list_images
 from keras_gen.data.pipelines import AUTOTUNE, batch_pipeline, check_value_range
@@ -220,3 +223,30 @@ def digits_to_mnist(split="train", image_size=(28, 28)):
     x, x_labels = load_arrays("digits", split, image_size=image_size)
     y, y_labels = load_arrays("mnist_5k", split, image_size=image_size)
     return (x, x_labels), (y, y_labels)
+
+
+def _openmoji_subset(source):
+    if source not in ("openmoji", "openmoji_faces"):
+        raise ValueError(f"expected 'openmoji' or 'openmoji_faces', got {source!r}")
+    return "faces" if source == "openmoji_faces" else "all"
+
+
+def line_art_to_openmoji(split="train", source="openmoji", image_size=None):
+    """Paired uint8 arrays `(line_art, emoji)`: each emoji's black line art (OpenMoji's `line`
+    layer alone) and the colour emoji.
+
+    Example:
+    >>> line_art, colour = line_art_to_openmoji("test", "openmoji_faces")
+    >>> line_art.shape == colour.shape, line_art.shape[-1]
+    (True, 3)
+    """
+    subset, size = _openmoji_subset(source), image_size or openmoji.DEFAULT_SIZE
+    line_art, _ = openmoji.arrays(subset, split, size, style="line")
+    colour, _ = openmoji.arrays(subset, split, size)
+    return line_art, colour
+
+
+def openmoji_skin_tones(split="train", source="openmoji", image_size=None):
+    """Unpaired uint8 arrays `(light, dark)`: people in the light and in the dark skin tone."""
+    return openmoji.skin_tone_sets(split, image_size or openmoji.DEFAULT_SIZE,
+                                   subset=_openmoji_subset(source))

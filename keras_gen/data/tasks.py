@@ -5,11 +5,11 @@ from its traits (`value_range`, `batch_layout`), never from its name:
 
 | batch layout | dataset names it accepts | what it yields |
 | --- | --- | --- |
-| images | a named source (`mnist_5k`, `digits`, `tfds:*`) or an image folder | images |
+| images | a named source (`mnist_5k`, `digits`, `openmoji`, `openmoji_faces`, `tfds:*`) or an image folder | images |
 | labelled | the same (a folder's labels are its sub-folders) | `(images, labels)`, and `num_classes` for the model |
-| paired | an offline digit source (edges -> digit pairs) or a folder of side-by-side A|B images | `(inputs, targets)` |
-| unpaired | an offline digit source (scikit-learn digits <-> mnist_5k) or `tfds:cycle_gan/<pair>` | `(x, y)` |
-| debiasing | an offline digit source (the biased "is it a 7?" task) | `(images, 0/1 labels)` resampled each epoch by a `DebiasingSampler` callback |
+| paired | a digit source (Sobel edges -> digit), an openmoji source (black line art -> colour emoji) or a folder of side-by-side A|B images | `(inputs, targets)` |
+| unpaired | a digit source (scikit-learn digits <-> mnist_5k), an openmoji source (people in light <-> dark skin tone) or `tfds:cycle_gan/<pair>` | `(x, y)` |
+| debiasing | a digit source (the biased "is it a 7?" task) or an openmoji source (the biased "is it a face?" task) | `(images, 0/1 labels)` resampled each epoch by a `DebiasingSampler` callback |
 """
 
 from __future__ import annotations
@@ -53,8 +53,7 @@ def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_si
     ((28, 28, 1), {'num_classes': 10})
     """
     layout = family.batch_layout
-    fixed_size = ((layout in ("paired", "debiasing") and not os.path.isdir(dataset))
-                  or (layout == "unpaired" and not dataset.startswith("tfds:")))
+    fixed_size = dataset in datasets.DIGIT_SOURCES and layout in ("paired", "unpaired", "debiasing")
     if image_size is not None and fixed_size:
         raise ValueError(f"{family.family_name} on {dataset!r} trains on 28x28 digit tasks; "
                          f"an image size applies to its folder or TFDS sources only")
@@ -62,7 +61,8 @@ def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_si
         return _image_data(family, dataset, batch_size, seed, image_size, validation,
                            drop_remainder)
     if layout == "debiasing":
-        task = biased_task_training(dataset, batch_size=batch_size, seed=seed)
+        extra = {"image_size": image_size} if dataset in datasets.COLOUR_SOURCES else {}
+        task = biased_task_training(dataset, batch_size=batch_size, seed=seed, **extra)
         return TrainingData(task["train"], task["validation"] if validation else None,
                             task["callbacks"], task["steps_per_epoch"])
     if layout == "paired":
@@ -93,17 +93,22 @@ def _paired_data(family, dataset, batch_size, seed, image_size, validation):
                                              batch_size=batch_size, seed=seed,
                                              value_range=family.value_range)
         return TrainingData(train)
-    if dataset not in datasets.OFFLINE_SOURCES:
+    if dataset in datasets.DIGIT_SOURCES:
+        pairs = lambda split: paired.edges_to_digits(split, dataset)[:2]  # noqa: E731
+    elif dataset in datasets.COLOUR_SOURCES:
+        pairs = lambda split: paired.line_art_to_openmoji(split, dataset, image_size)  # noqa: E731
+    else:
         raise ValueError(f"{family.family_name} trains on the edges -> digit task of "
-                         f"{datasets.OFFLINE_SOURCES} or on a folder of side-by-side A|B images, "
+                         f"{datasets.DIGIT_SOURCES}, the line art -> emoji task of "
+                         f"{datasets.COLOUR_SOURCES} or on a folder of side-by-side A|B images, "
                          f"not {dataset!r}")
-    edges, digits, _ = paired.edges_to_digits("train", dataset)
-    train = paired.pairs_from_arrays(edges, digits, batch_size=batch_size, augment=True, seed=seed,
-                                     value_range=family.value_range)
+    inputs, targets = pairs("train")
+    train = paired.pairs_from_arrays(inputs, targets, batch_size=batch_size, augment=True,
+                                     seed=seed, value_range=family.value_range)
     test = None
     if validation:
-        test_edges, test_digits, _ = paired.edges_to_digits("test", dataset)
-        test = paired.pairs_from_arrays(test_edges, test_digits, batch_size=256, shuffle=False,
+        test_inputs, test_targets = pairs("test")
+        test = paired.pairs_from_arrays(test_inputs, test_targets, batch_size=256, shuffle=False,
                                         value_range=family.value_range)
     return TrainingData(train, test)
 
@@ -114,16 +119,21 @@ def _unpaired_data(family, dataset, batch_size, seed, image_size, validation):
                                       batch_size=batch_size, seed=seed,
                                       value_range=family.value_range)
         return TrainingData(train, steps_per_epoch=100)
-    if dataset not in datasets.OFFLINE_SOURCES:
+    if dataset in datasets.DIGIT_SOURCES:
+        sets = lambda split: tuple(images for images, _ in paired.digits_to_mnist(split))  # noqa: E731
+    elif dataset in datasets.COLOUR_SOURCES:
+        sets = lambda split: paired.openmoji_skin_tones(split, dataset, image_size)  # noqa: E731
+    else:
         raise ValueError(f"{family.family_name} trains on digits <-> mnist_5k "
-                         f"({datasets.OFFLINE_SOURCES}) or a 'tfds:cycle_gan/<pair>' dataset, "
+                         f"({datasets.DIGIT_SOURCES}), light <-> dark skin tones "
+                         f"({datasets.COLOUR_SOURCES}) or a 'tfds:cycle_gan/<pair>' dataset, "
                          f"not {dataset!r}")
-    (x, _), (y, _) = paired.digits_to_mnist("train")
+    x, y = sets("train")
     train = paired.unpaired_from_arrays(x, y, batch_size=batch_size, seed=seed,
                                         value_range=family.value_range)
     test = None
     if validation:
-        (x_test, _), (y_test, _) = paired.digits_to_mnist("test")
+        x_test, y_test = sets("test")
         n = min(len(x_test), len(y_test))
         test = paired.pairs_from_arrays(x_test[:n], y_test[:n], batch_size=256, shuffle=False,
                                         value_range=family.value_range)

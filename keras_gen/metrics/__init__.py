@@ -1,7 +1,17 @@
-"""Evaluation: FID / KID on the project's digit-classifier features, class consistency, mode
-coverage, and the share of confidently classified samples."""
+"""Evaluation: FID / KID on the features of the project's own classifiers (digits in grey,
+openmoji in colour), class consistency, mode coverage, and the share of confidently classified
+samples."""
 
-from keras_gen.metrics.classifier import DigitFeatures, digit_classifier, to_classifier_input
+from keras_gen.metrics.classifier import (
+    EVALUATORS,
+    ClassifierFeatures,
+    DigitFeatures,
+    colour_classifier,
+    digit_classifier,
+    evaluator_features,
+    evaluator_for,
+    to_classifier_input,
+)
 from keras_gen.metrics.coverage import class_consistency, class_histogram, confident_share, mode_coverage
 from keras_gen.metrics.fid import (
     feature_statistics,
@@ -15,7 +25,12 @@ from keras_gen.metrics.fid import (
 from keras_gen.metrics.report import sample_quality
 
 __all__ = [
+    "EVALUATORS",
+    "ClassifierFeatures",
     "DigitFeatures",
+    "colour_classifier",
+    "evaluator_features",
+    "evaluator_for",
     "class_consistency",
     "class_histogram",
     "confident_share",

@@ -1,7 +1,7 @@
 """Fréchet and kernel distances between two sets of features (FID and KID).
 
 Pure NumPy/SciPy functions of feature arrays, testable without any model; `fid` and `kid`
-compute features of images with the shipped digit classifier (`DigitFeatures`).
+compute features of images with a shipped classifier (`DigitFeatures` unless told otherwise).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One report on a set of generated digits: FID, KID, mode coverage and the confident share."""
+"""One report on a set of generated images: FID, KID, mode coverage and the confident share."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from keras_gen.metrics.fid import frechet_distance_of_features, kernel_distance_
 def sample_quality(images, extractor, reference_features, requested_classes=None, kid_subset_size=500):
     """FID, KID, mode coverage and confident share of `images`, from one classifier pass.
 
-    `extractor` is a `DigitFeatures` (anything with `features_and_probabilities(images)`);
+    `extractor` is a `ClassifierFeatures` (anything with `features_and_probabilities(images)`);
     `reference_features` are its features of real images (e.g. the test split). With
     `requested_classes` (the labels a conditional model was asked for), the report adds
     `class_consistency`. Keys: `samples`, `fid`, `kid`, `kid_std`, `confident_share`,
@@ -33,7 +33,7 @@ def sample_quality(images, extractor, reference_features, requested_classes=None
               "fid": frechet_distance_of_features(features, reference_features),
               "kid": float(kid_mean), "kid_std": float(kid_std),
               "confident_share": confident_share(probabilities),
-              **mode_coverage(predictions)}
+              **mode_coverage(predictions, num_classes=np.shape(probabilities)[-1])}
     if requested_classes is not None:
         report["class_consistency"] = class_consistency(requested_classes, predictions)
     return report

@@ -28,7 +28,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gen import data
-from keras_gen.callbacks import EpochCheckpoint, FIDCallback, SampleGrid, StopOnNonFiniteLoss
+from keras_gen.callbacks import (
+    EpochCheckpoint,
+    FIDCallback,
+    SampleGrid,
+    StopOnNonFiniteLoss,
+    TimeBudget,
+)
 from keras_gen.export import export
 from keras_gen.plots import plot_history
 from keras_gen.training.base import FAMILIES, first_element
@@ -97,7 +103,9 @@ class TrainingRun:
     `model_args` go to the family's constructor (after what the data decides, such as
     `num_classes`); `optimizer` replaces the family's `default_optimizer(learning_rate)`
     (one optimizer, or a dict with one per slot). `jit_compile` is `"auto"`, `"on"`, `"off"`
-    or a bool. Errors in the data or the model's arguments raise `ValueError` before training.
+    or a bool. `time_budget_s` stops training after that much wall-clock time (`epochs` is then
+    the most it runs). Errors in the data or the model's arguments raise `ValueError` before
+    training.
 
     Example:
     >>> run = TrainingRun("autoencoder", epochs=1, steps_per_epoch=2, verbose=0,
@@ -123,6 +131,7 @@ class TrainingRun:
     steps_per_execution: int = 1
     pretrain_epochs: int = 0
     fid_every: int = 0
+    time_budget_s: float | None = None
     seed: int = 0
     out: str | None = None
     export_dir: str | None = None
@@ -139,12 +148,14 @@ class TrainingRun:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < least):
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        if self.time_budget_s is not None and not float(self.time_budget_s) > 0:
+            raise ValueError(f"time_budget_s must be > 0, got {self.time_budget_s!r}")
         if self.image_size is not None:
             self.image_size = tuple(self.image_size)
             if len(self.image_size) != 2 or min(self.image_size) < 4:
                 raise ValueError(f"image_size must be (height, width), each at least 4, "
                                  f"got {self.image_size!r}")
-        self.model = self.history = self.task = None
+        self.model = self.history = self.task = self.budget = None
         self.summary = {}
 
     @property
@@ -182,6 +193,9 @@ class TrainingRun:
     def callbacks(self):
         """The run folder's callbacks (none without `out`), after the data's own."""
         callbacks = [StopOnNonFiniteLoss(), *self.task.callbacks]
+        if self.time_budget_s is not None:
+            self.budget = TimeBudget(self.time_budget_s)
+            callbacks.append(self.budget)
         if self.out is None:
             return callbacks
         out, model = self.out, self.model
@@ -204,9 +218,13 @@ class TrainingRun:
         ]
         if (self.fid_every and self.task.validation is not None and model.preview == "samples"
                 and self.dataset in data.OFFLINE_SOURCES):
+            from keras_gen.metrics import evaluator_features
+
             # first, so CSVLogger and TensorBoard see the value in the same epoch
-            callbacks.insert(0, FIDCallback(data.load_arrays(self.dataset, "test")[0],
-                                            every=self.fid_every, num_images=1000))
+            callbacks.insert(0, FIDCallback(data.load_arrays(self.dataset, "test",
+                                                             image_size=self.image_size)[0],
+                                            every=self.fid_every, num_images=1000,
+                                            extractor=evaluator_features(self.dataset)))
         return callbacks
 
     def fit(self):
@@ -232,11 +250,24 @@ class TrainingRun:
             shuffle=False,  # the pipelines shuffle already
             verbose=self.verbose)
         self.summary = {"family": self.family, "dataset": self.dataset, "epochs": self.epochs,
+                        "data_attribution": data.attribution(self.dataset),
                         "resumed_from_epoch": resumed,
                         "train_seconds": round(time.time() - start, 1),
                         "final_metrics": {k: float(v[-1]) for k, v in self.history.history.items()},
                         "run_dir": self.out}
+        if self.budget is not None:
+            self.summary.update(time_budget_s=self.time_budget_s, train_steps=self.budget.steps,
+                                stopped_by_time_budget=self.budget.stopped)
         return self.history
+
+    def export_metadata(self):
+        """What the export records of the run: data (and its licence's attribution), epochs,
+        precision, final metrics."""
+        meta = {"training_data": self.dataset, "epochs": self.epochs,
+                "precision": self.precision, "metrics": self.summary["final_metrics"]}
+        if data.attribution(self.dataset):
+            meta["data_attribution"] = data.attribution(self.dataset)
+        return meta
 
     def finish(self):
         """Save the curves, the `.keras` file and `summary.json`, and export (chief only)."""
@@ -246,8 +277,7 @@ class TrainingRun:
         if self.export_dir is not None and self.is_chief:
             self.summary["export"] = export(
                 self.model, os.path.join(self.export_dir, self.export_name or self.family),
-                metadata={"training_data": self.dataset, "epochs": self.epochs,
-                          "precision": self.precision, "metrics": self.summary["final_metrics"]})
+                metadata=self.export_metadata())
         if self.out is not None:
             with open(os.path.join(self.out, "summary.json"), "w") as handle:
                 json.dump(self.summary, handle, indent=2)

@@ -1,0 +1,160 @@
+"""What do VAE, DCGAN and diffusion make of colour emoji in the same wall-clock budget?
+
+On openmoji 32x32 (3,906 training emoji, RGB), each model trains for `--minutes` of wall-clock
+time on this machine, then draws `--samples` images that are scored with the colour evaluator
+(the openmoji classifier, `apps/train_classifier.py openmoji`):
+
+- FID and KID of the samples to the training split's features; the real-vs-real floor (the
+  589 held-out test emoji against the same reference) and a ceiling (uniform noise);
+- the predicted-group histogram's entropy beside the real test split's, and the share of
+  samples the evaluator puts in one group with probability >= 0.9 (real: beside it);
+- a sample grid per model, and the same for the calibration model: a straightforward
+  keras.io-style DCGAN ("DCGAN to generate face images": sigmoid output, Adam 1e-4, noisy
+  labels, generator run twice per step) trained for `--calibration-minutes`.
+
+    python benchmarks/openmoji.py --minutes 10 --calibration-minutes 5
+
+Writes benchmarks/results/openmoji.{json,md}, a 100-sample grid per model under
+results/figures/openmoji_*_samples.png, and openmoji_overview.png (a row of real test emoji,
+then 12 samples per model, in the order of `--models`).
+Sampling time is not part of the budget; it is reported per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_gen import data, metrics  # noqa: E402
+from keras_gen.callbacks import TimeBudget  # noqa: E402
+from keras_gen.plots import save_image_grid  # noqa: E402
+from keras_gen.training import TrainingRun  # noqa: E402
+from reference_dcgan import ReferenceDCGAN, keras_io_face_networks  # noqa: E402
+from reporting import rounded, write_results  # noqa: E402
+
+# The recipes: what each family is given on colour emoji (its defaults otherwise).
+RECIPES = {
+    "vae": {"model_args": {"latent_dim": 64, "filters": (32, 64, 128), "dense_units": 256},
+            "learning_rate": 1e-3},
+    "dcgan": {"model_args": {"latent_dim": 100, "ema_decay": 0.999}},
+    "diffusion": {"model_args": {"base_filters": 32}, "learning_rate": 1e-3},
+}
+
+
+def train_family(name, args):
+    recipe = RECIPES[name]
+    run = TrainingRun(name, args.dataset, epochs=100_000, batch_size=args.batch_size,
+                      image_size=(args.size, args.size), model_args=recipe["model_args"],
+                      learning_rate=recipe.get("learning_rate"), validation=False,
+                      drop_remainder=True, time_budget_s=60.0 * args.minutes, verbose=0,
+                      seed=args.seed)
+    run.build()
+    run.fit()
+    return run.model, run.summary["train_steps"], run.summary["train_seconds"], recipe
+
+
+def train_calibration(args):
+    keras.utils.set_random_seed(args.seed)
+    shape = (args.size, args.size, 3)
+    generator, discriminator = keras_io_face_networks(shape, latent_dim=128)
+    model = ReferenceDCGAN(generator, discriminator, latent_dim=128)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(1e-4))
+    train = data.load(args.dataset, "train", batch_size=args.batch_size, image_size=shape[:2],
+                      drop_remainder=True, seed=args.seed)  # images in [0, 1], the sigmoid's range
+    budget = TimeBudget(60.0 * args.calibration_minutes)
+    start = time.perf_counter()
+    model.fit(train.repeat(), epochs=100_000, steps_per_epoch=50, callbacks=[budget], verbose=0)
+    seconds = time.perf_counter() - start
+
+    def sample(n, seed=0):
+        z = keras.random.normal((n, 128), seed=seed)
+        return np.clip(np.asarray(generator.predict(z, batch_size=250, verbose=0)), 0.0, 1.0)
+
+    return sample, budget.steps, round(seconds, 1)
+
+
+def score(images, extractor, reference_features):
+    report = metrics.sample_quality(images, extractor, reference_features, kid_subset_size=500)
+    return rounded(report)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--calibration-minutes", type=float, default=5.0)
+    parser.add_argument("--models", default="calibration,vae,dcgan,diffusion")
+    parser.add_argument("--dataset", default="openmoji", choices=data.COLOUR_SOURCES)
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    parser.add_argument("--name", default=None,
+                        help="results file name (default: the dataset's name)")
+    args = parser.parse_args(argv)
+    figures = os.path.join(args.out, "figures")
+    tag = args.name or args.dataset
+    extractor = metrics.ClassifierFeatures("openmoji")
+    size = (args.size, args.size)
+    x_train, _ = data.load_arrays(args.dataset, "train", image_size=size)
+    x_test, _ = data.load_arrays(args.dataset, "test", image_size=size)
+    reference = extractor.features(x_train)
+    noise = np.random.default_rng(0).uniform(size=(len(x_test), *size, 3)).astype(np.float32)
+    results = {"config": vars(args), "recipes": {k: RECIPES[k] for k in RECIPES},
+               "reference": {"train_images": int(len(x_train)), "test_images": int(len(x_test)),
+                             "test_vs_train (floor)": score(x_test, extractor, reference),
+                             "noise_vs_train (ceiling)": score(noise, extractor, reference)},
+               "models": {}}
+    save_image_grid(x_test[:100], os.path.join(figures, f"{tag}_real_test.png"), cols=10)
+    previews = [x_test[np.random.default_rng(args.seed).choice(len(x_test), 12, replace=False)]]
+
+    for name in args.models.split(","):
+        if name == "calibration":
+            sample, steps, seconds = train_calibration(args)
+            entry = {"model": "keras.io-style DCGAN (reference_dcgan.py)",
+                     "minutes": args.calibration_minutes}
+        else:
+            model, steps, seconds, _ = train_family(name, args)
+            sample = model.sample
+            entry = {"model": name, "minutes": args.minutes}
+        start = time.perf_counter()
+        images = np.concatenate([np.asarray(sample(min(250, args.samples - i), seed=args.seed + i))
+                                 for i in range(0, args.samples, 250)])
+        entry.update(train_steps=int(steps), train_seconds=seconds,
+                     sampling_seconds=round(time.perf_counter() - start, 1),
+                     **score(images, extractor, reference))
+        results["models"][name] = entry
+        save_image_grid(images[:100], os.path.join(figures, f"{tag}_{name}_samples.png"), cols=10)
+        previews.append(images[:12])
+        print(name, entry, flush=True)
+
+    # one figure: a row of held-out real emoji, then a row per model in the order run
+    save_image_grid(np.concatenate(previews), os.path.join(figures, f"{tag}_overview.png"),
+                    cols=12, scale=3)
+    results["overview_rows"] = ["real test emoji", *args.models.split(",")]
+
+    floor = results["reference"]["test_vs_train (floor)"]
+    ceiling = results["reference"]["noise_vs_train (ceiling)"]
+    rows = [(f"{name} ({e['minutes']} min, {e['train_steps']} steps): FID / KID / group entropy / "
+             f"confident", f"{e['fid']} / {e['kid']} / {e['entropy']} / {e['confident_share']}")
+            for name, e in results["models"].items()]
+    rows += [("real test emoji vs train (floor): FID / KID / group entropy / confident",
+              f"{floor['fid']} / {floor['kid']} / {floor['entropy']} / {floor['confident_share']}"),
+             ("uniform noise vs train (ceiling): FID / KID",
+              f"{ceiling['fid']} / {ceiling['kid']}")]
+    command = "python benchmarks/openmoji.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    write_results(args.out, tag, results, rows, command=command.strip())
+    return results
+
+
+if __name__ == "__main__":
+    main()
