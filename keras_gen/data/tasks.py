@@ -56,7 +56,7 @@ def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_si
     fixed_size = dataset in datasets.DIGIT_SOURCES and layout in ("paired", "unpaired", "debiasing")
     if image_size is not None and fixed_size:
         raise ValueError(f"{family.family_name} on {dataset!r} trains on 28x28 digit tasks; "
-                         f"an image size applies to its folder or TFDS sources only")
+                         f"an image size applies to its folder, openmoji or TFDS sources only")
     if layout in ("images", "labelled"):
         return _image_data(family, dataset, batch_size, seed, image_size, validation,
                            drop_remainder)
