@@ -59,7 +59,7 @@ def train_family(name, args):
                       seed=args.seed)
     run.build()
     run.fit()
-    return run.model, run.summary["train_steps"], run.summary["train_seconds"], recipe
+    return run.model, run.summary["train_steps"], run.summary["train_seconds"]
 
 
 def train_calibration(args):
@@ -109,7 +109,7 @@ def main(argv=None):
     x_test, _ = data.load_arrays(args.dataset, "test", image_size=size)
     reference = extractor.features(x_train)
     noise = np.random.default_rng(0).uniform(size=(len(x_test), *size, 3)).astype(np.float32)
-    results = {"config": vars(args), "recipes": {k: RECIPES[k] for k in RECIPES},
+    results = {"config": vars(args), "recipes": RECIPES,
                "reference": {"train_images": int(len(x_train)), "test_images": int(len(x_test)),
                              "test_vs_train (floor)": score(x_test, extractor, reference),
                              "noise_vs_train (ceiling)": score(noise, extractor, reference)},
@@ -123,7 +123,7 @@ def main(argv=None):
             entry = {"model": "keras.io-style DCGAN (reference_dcgan.py)",
                      "minutes": args.calibration_minutes}
         else:
-            model, steps, seconds, _ = train_family(name, args)
+            model, steps, seconds = train_family(name, args)
             sample = model.sample
             entry = {"model": name, "minutes": args.minutes}
         start = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import keras
 import numpy as np
@@ -169,13 +170,9 @@ class TimeBudget(keras.callbacks.Callback):
         self.stopped = False
 
     def on_train_begin(self, logs=None):
-        import time
-
         self.start, self.steps, self.stopped = time.perf_counter(), 0, False
 
     def on_train_batch_end(self, batch, logs=None):
-        import time
-
         self.steps += 1
         if time.perf_counter() - self.start >= self.seconds:
             self.stopped = True

@@ -114,7 +114,8 @@ class DebiasingSampler(keras.callbacks.Callback):
         self.update(self.model)
 
 
-def biased_task_training(source="mnist_5k", batch_size=64, seed=0, debias=True, **task_kwargs):
+def biased_task_training(source="mnist_5k", batch_size=64, seed=0, debias=True, image_size=None,
+                         **task_kwargs):
     """What DB-VAE trains on: the biased "is it a 7?" task of real digits (a digit source) or
     the biased "is it a face?" task of colour emoji (an openmoji source).
 
@@ -122,9 +123,12 @@ def biased_task_training(source="mnist_5k", batch_size=64, seed=0, debias=True, 
     "steps_per_epoch": int, "task": arrays}` (see `keras_gen.data.biased`).
     """
     if source in DIGIT_SOURCES:
+        if image_size is not None:
+            raise ValueError(f"the 'is it a 7?' task of {source!r} is 28x28; an image size "
+                             f"applies to the openmoji sources only")
         task = biased_digit_task(source=source, seed=seed, **task_kwargs)
     elif source in COLOUR_SOURCES:
-        task = biased_face_task(source=source, seed=seed, **task_kwargs)
+        task = biased_face_task(source=source, seed=seed, image_size=image_size, **task_kwargs)
     else:
         raise ValueError(f"dbvae builds its biased task from a digit source {DIGIT_SOURCES} "
                          f"('is it a 7?') or an openmoji source {COLOUR_SOURCES} "

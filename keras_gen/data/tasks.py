@@ -61,8 +61,8 @@ def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_si
         return _image_data(family, dataset, batch_size, seed, image_size, validation,
                            drop_remainder)
     if layout == "debiasing":
-        extra = {"image_size": image_size} if dataset in datasets.COLOUR_SOURCES else {}
-        task = biased_task_training(dataset, batch_size=batch_size, seed=seed, **extra)
+        task = biased_task_training(dataset, batch_size=batch_size, seed=seed,
+                                    image_size=image_size)
         return TrainingData(task["train"], task["validation"] if validation else None,
                             task["callbacks"], task["steps_per_epoch"])
     if layout == "paired":

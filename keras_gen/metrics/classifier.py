@@ -104,9 +104,11 @@ def evaluator_for(dataset=None, channels=None):
     >>> evaluator_for("openmoji_faces"), evaluator_for("mnist_5k"), evaluator_for(channels=3)
     ('openmoji', 'digits', 'openmoji')
     """
-    if dataset is not None and str(dataset).startswith("openmoji"):
+    from keras_gen.data.datasets import COLOUR_SOURCES, DIGIT_SOURCES
+
+    if dataset in COLOUR_SOURCES:
         return "openmoji"
-    if dataset in ("mnist_5k", "digits"):
+    if dataset in DIGIT_SOURCES:
         return "digits"
     return "openmoji" if channels == 3 else "digits"
 

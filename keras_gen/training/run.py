@@ -218,13 +218,10 @@ class TrainingRun:
         ]
         if (self.fid_every and self.task.validation is not None and model.preview == "samples"
                 and self.dataset in data.OFFLINE_SOURCES):
-            from keras_gen.metrics import evaluator_features
-
             # first, so CSVLogger and TensorBoard see the value in the same epoch
             callbacks.insert(0, FIDCallback(data.load_arrays(self.dataset, "test",
                                                              image_size=self.image_size)[0],
-                                            every=self.fid_every, num_images=1000,
-                                            extractor=evaluator_features(self.dataset)))
+                                            every=self.fid_every, num_images=1000))
         return callbacks
 
     def fit(self):
@@ -265,8 +262,9 @@ class TrainingRun:
         precision, final metrics."""
         meta = {"training_data": self.dataset, "epochs": self.epochs,
                 "precision": self.precision, "metrics": self.summary["final_metrics"]}
-        if data.attribution(self.dataset):
-            meta["data_attribution"] = data.attribution(self.dataset)
+        attribution = data.attribution(self.dataset)
+        if attribution:
+            meta["data_attribution"] = attribution
         return meta
 
     def finish(self):
