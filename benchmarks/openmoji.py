@@ -1,4 +1,5 @@
-"""What do VAE, DCGAN and diffusion make of colour emoji in the same wall-clock budget?
+"""What do VAE, DCGAN, diffusion, SAGAN and BigGAN make of colour emoji in the same wall-clock
+budget?
 
 On openmoji 32x32 (3,906 training emoji, RGB), each model trains for `--minutes` of wall-clock
 time on this machine, then draws `--samples` images that are scored with the colour evaluator
@@ -14,6 +15,16 @@ time on this machine, then draws `--samples` images that are scored with the col
 
     python benchmarks/openmoji.py --minutes 10 --calibration-minutes 5
 
+Class-conditional models (BigGAN; SAGAN with `conditional=True`) are asked for labels drawn
+at the training split's group frequencies, so their FID compares the same mix of groups; the
+report adds their class consistency (does the evaluator see the requested group) beside the
+evaluator's own accuracy on the held-out real emoji (the most consistency can show with this
+evaluator). For models whose `sample` takes a truncation, `--truncation-sweep` scores the
+same seeds at each threshold and plots FID and consistency against it
+(figures/<name>_<model>_truncation.png, plus a strip of one seed per row across thresholds).
+
+    python benchmarks/openmoji.py --models dcgan,sagan,biggan --minutes 10 --name openmoji_attention
+
 Writes benchmarks/results/openmoji.{json,md}, a 100-sample grid per model under
 results/figures/openmoji_*_samples.png, and openmoji_overview.png (a row of real test emoji,
 then 12 samples per model, in the order of `--models`).
@@ -23,6 +34,7 @@ Sampling time is not part of the budget; it is reported per model.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 import time
@@ -47,7 +59,73 @@ RECIPES = {
             "learning_rate": 1e-3},
     "dcgan": {"model_args": {"latent_dim": 100, "ema_decay": 0.999}},
     "diffusion": {"model_args": {"base_filters": 32}, "learning_rate": 1e-3},
+    "sagan": {"model_args": {}},
+    "biggan": {"model_args": {}},
 }
+
+
+def takes_truncation(model):
+    return "truncation" in inspect.signature(model.sample).parameters
+
+
+def draw(model, num_samples, seed, labels=None, truncation=None):
+    """`num_samples` images (in chunks of 250) with the given labels and truncation."""
+    chunks = []
+    for i in range(0, num_samples, 250):
+        n = min(250, num_samples - i)
+        options = {}
+        if labels is not None:
+            options["labels"] = labels[i:i + n]
+        if truncation is not None:
+            options["truncation"] = truncation
+        chunks.append(np.asarray(model.sample(n, seed=seed + i, **options)))
+    return np.concatenate(chunks)
+
+
+def truncation_sweep(model, name, thresholds, labels, args, extractor, reference, figures, tag):
+    """FID / KID / consistency of the same seeds at each truncation threshold (0 = none), a
+    plot of them against the threshold, and a strip: one seed per row, thresholds across."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = []
+    for threshold in thresholds:
+        images = draw(model, args.samples, args.seed, labels, truncation=threshold)
+        report = score(images, extractor, reference, labels)
+        sweep.append({"truncation": threshold, **{k: report[k] for k in report
+                                                  if k in ("fid", "kid", "class_consistency",
+                                                           "confident_share", "entropy")}})
+        print(name, "truncation", sweep[-1], flush=True)
+    shown = [t for t in thresholds if t > 0] + [0.0]
+    strip = np.concatenate([np.asarray(model.sample(
+        1, seed=args.seed + row, truncation=t,
+        **({} if labels is None else {"labels": labels[row:row + 1]})))
+        for row in range(8) for t in shown])
+    save_image_grid(strip, os.path.join(figures, f"{tag}_{name}_truncation_strip.png"),
+                    cols=len(shown), scale=3)
+    finite = [e for e in sweep if e["truncation"] > 0]
+    xs = [e["truncation"] for e in finite]
+    fig, left = plt.subplots(figsize=(6, 3.5))
+    left.plot(xs, [e["fid"] for e in finite], "o-", color="tab:blue", label="FID")
+    none = next((e for e in sweep if e["truncation"] <= 0), None)
+    if none is not None:
+        left.axhline(none["fid"], color="tab:blue", linestyle=":", label="FID, no truncation")
+    left.set_xlabel("truncation threshold t (z resampled into [-t, t])")
+    left.set_ylabel("FID (openmoji evaluator)", color="tab:blue")
+    if labels is not None:
+        right = left.twinx()
+        right.plot(xs, [e["class_consistency"] for e in finite], "s-", color="tab:red",
+                   label="class consistency")
+        if none is not None:
+            right.axhline(none["class_consistency"], color="tab:red", linestyle=":")
+        right.set_ylabel("class consistency", color="tab:red")
+    left.set_title(f"{name}: truncation sweep, {args.samples} samples")
+    fig.tight_layout()
+    fig.savefig(os.path.join(figures, f"{tag}_{name}_truncation.png"), dpi=120)
+    plt.close(fig)
+    return sweep
 
 
 def train_family(name, args):
@@ -82,8 +160,9 @@ def train_calibration(args):
     return sample, budget.steps, round(seconds, 1)
 
 
-def score(images, extractor, reference_features):
-    report = metrics.sample_quality(images, extractor, reference_features, kid_subset_size=500)
+def score(images, extractor, reference_features, requested_classes=None):
+    report = metrics.sample_quality(images, extractor, reference_features,
+                                    requested_classes=requested_classes, kid_subset_size=500)
     return rounded(report)
 
 
@@ -98,6 +177,8 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    parser.add_argument("--truncation-sweep", default="0.25,0.5,1.0,1.5,2.0,0",
+                        help="thresholds for models whose sample takes a truncation (0 = none)")
     parser.add_argument("--name", default=None,
                         help="results file name (default: the dataset's name)")
     args = parser.parse_args(argv)
@@ -105,14 +186,21 @@ def main(argv=None):
     tag = args.name or args.dataset
     extractor = metrics.ClassifierFeatures("openmoji")
     size = (args.size, args.size)
-    x_train, _ = data.load_arrays(args.dataset, "train", image_size=size)
-    x_test, _ = data.load_arrays(args.dataset, "test", image_size=size)
+    x_train, y_train = data.load_arrays(args.dataset, "train", image_size=size)
+    x_test, y_test = data.load_arrays(args.dataset, "test", image_size=size)
     reference = extractor.features(x_train)
+    # conditional models are asked for groups at the training frequencies (the same mix as
+    # the FID reference); the evaluator's accuracy on real test emoji bounds their consistency
+    frequencies = np.bincount(y_train, minlength=extractor.num_classes) / len(y_train)
+    requested = np.random.default_rng(args.seed + 1).choice(
+        extractor.num_classes, args.samples, p=frequencies)
     noise = np.random.default_rng(0).uniform(size=(len(x_test), *size, 3)).astype(np.float32)
     results = {"config": vars(args), "recipes": RECIPES,
                "reference": {"train_images": int(len(x_train)), "test_images": int(len(x_test)),
                              "test_vs_train (floor)": score(x_test, extractor, reference),
-                             "noise_vs_train (ceiling)": score(noise, extractor, reference)},
+                             "noise_vs_train (ceiling)": score(noise, extractor, reference),
+                             "evaluator_accuracy_on_test": round(float(np.mean(
+                                 extractor.predict(x_test) == y_test)), 4)},
                "models": {}}
     save_image_grid(x_test[:100], os.path.join(figures, f"{tag}_real_test.png"), cols=10)
     previews = [x_test[np.random.default_rng(args.seed).choice(len(x_test), 12, replace=False)]]
@@ -124,14 +212,22 @@ def main(argv=None):
                      "minutes": args.calibration_minutes}
         else:
             model, steps, seconds = train_family(name, args)
-            sample = model.sample
             entry = {"model": name, "minutes": args.minutes}
+        labels = None
         start = time.perf_counter()
-        images = np.concatenate([np.asarray(sample(min(250, args.samples - i), seed=args.seed + i))
-                                 for i in range(0, args.samples, 250)])
+        if name == "calibration":
+            images = np.concatenate([np.asarray(sample(min(250, args.samples - i), seed=args.seed + i))
+                                     for i in range(0, args.samples, 250)])
+        else:
+            labels = requested if model.batch_layout == "labelled" else None
+            images = draw(model, args.samples, args.seed, labels)
         entry.update(train_steps=int(steps), train_seconds=seconds,
                      sampling_seconds=round(time.perf_counter() - start, 1),
-                     **score(images, extractor, reference))
+                     **score(images, extractor, reference, labels))
+        if name != "calibration" and takes_truncation(model) and args.truncation_sweep:
+            thresholds = [float(t) for t in args.truncation_sweep.split(",")]
+            entry["truncation_sweep"] = truncation_sweep(model, name, thresholds, labels, args,
+                                                         extractor, reference, figures, tag)
         results["models"][name] = entry
         save_image_grid(images[:100], os.path.join(figures, f"{tag}_{name}_samples.png"), cols=10)
         previews.append(images[:12])
@@ -145,8 +241,17 @@ def main(argv=None):
     floor = results["reference"]["test_vs_train (floor)"]
     ceiling = results["reference"]["noise_vs_train (ceiling)"]
     rows = [(f"{name} ({e['minutes']} min, {e['train_steps']} steps): FID / KID / group entropy / "
-             f"confident", f"{e['fid']} / {e['kid']} / {e['entropy']} / {e['confident_share']}")
+             f"confident", f"{e['fid']} / {e['kid']} / {e['entropy']} / {e['confident_share']}"
+             + (f"; class consistency {e['class_consistency']}" if "class_consistency" in e else ""))
             for name, e in results["models"].items()]
+    for name, e in results["models"].items():
+        for point in e.get("truncation_sweep", ()):
+            rows.append((f"{name} truncation {point['truncation'] or 'none'}: FID / KID"
+                         + (" / class consistency" if "class_consistency" in point else ""),
+                         f"{point['fid']} / {point['kid']}"
+                         + (f" / {point['class_consistency']}" if "class_consistency" in point else "")))
+    rows.append(("evaluator accuracy on the real test emoji (bounds class consistency)",
+                 str(results["reference"]["evaluator_accuracy_on_test"])))
     rows += [("real test emoji vs train (floor): FID / KID / group entropy / confident",
               f"{floor['fid']} / {floor['kid']} / {floor['entropy']} / {floor['confident_share']}"),
              ("uniform noise vs train (ceiling): FID / KID",

@@ -113,6 +113,43 @@ class ReferenceConditionalGAN(keras.Model):
         return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
 
 
+class ReferenceHingeGAN(ReferenceConditionalGAN):
+    """A tutorial-style SAGAN/BigGAN step: the hinge loss, D on real and generated images in
+    one call, then G with a second generator pass; labels (one-hot) go to both networks when
+    `num_classes` is set. No EMA and no orthogonal regularisation: what a user writes first.
+    Construction, optimizers and trackers as `ReferenceConditionalGAN`."""
+
+    def _inputs(self, first, one_hot):
+        return first if one_hot is None else [first, one_hot]
+
+    def train_step(self, data):
+        if self.num_classes:
+            real_images, labels = data
+            one_hot = ops.one_hot(labels, self.num_classes)
+        else:
+            real_images, one_hot = data, None
+        batch_size = ops.shape(real_images)[0]
+        z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._inputs(z, one_hot), training=True)
+            both = ops.concatenate([real_images, fake], axis=0)
+            both_labels = None if one_hot is None else ops.concatenate([one_hot, one_hot], axis=0)
+            scores = self.discriminator(self._inputs(both, both_labels), training=True)
+            d_loss = (ops.mean(ops.relu(1.0 - scores[:batch_size]))
+                      + ops.mean(ops.relu(1.0 + scores[batch_size:])))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+        z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._inputs(z, one_hot), training=True)
+            g_loss = -ops.mean(self.discriminator(self._inputs(fake, one_hot), training=True))
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+
 class ReferenceWGANGP(keras.Model):
     """keras.io's WGAN-GP: `d_steps` critic updates on the same real batch (fresh noise and a
     fresh generator pass each), then one generator update with another generator pass."""

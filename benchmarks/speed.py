@@ -45,6 +45,7 @@ from reference_models import (  # noqa: E402
     ReferenceDBVAE,
     ReferenceDCGAN,
     ReferenceDiffusion,
+    ReferenceHingeGAN,
     ReferencePix2Pix,
     ReferencePixelCNN,
     ReferenceSparseAutoEncoder,
@@ -64,7 +65,7 @@ FAMILY_ARGS = {
     "cgan": dict(architecture="dcgan", latent_dim=100, num_classes=10),
     "wgan_gp": dict(latent_dim=100), "pix2pix": dict(base_filters=32),
     "cyclegan": dict(base_filters=32, num_blocks=4), "pixelcnn": dict(filters=32, num_blocks=5, gated=True),
-    "diffusion": dict(base_filters=32),
+    "diffusion": dict(base_filters=32), "sagan": dict(), "biggan": dict(num_classes=10),
 }
 CRITIC_STEPS = 5
 
@@ -126,6 +127,10 @@ def reference_for(name, model):
     elif name == "wgan_gp":
         ref = ReferenceWGANGP(model.generator, model.discriminator, model.latent_dim, d_steps=CRITIC_STEPS)
         ref.compile(d_optimizer=adam(1e-4, 0.5, 0.9), g_optimizer=adam(1e-4, 0.5, 0.9))
+    elif name in ("sagan", "biggan"):
+        ref = ReferenceHingeGAN(model.generator, model.discriminator, model.latent_dim,
+                                model.num_classes if model.conditional else None)
+        ref.compile(d_optimizer=adam(4e-4, 0.0, 0.9), g_optimizer=adam(1e-4, 0.0, 0.9))
     elif name == "pix2pix":
         ref = ReferencePix2Pix(model.generator, model.discriminator, lambda_l1=model.lambda_l1)
         ref.compile(g_optimizer=adam(), d_optimizer=adam())

@@ -191,3 +191,25 @@ def mean_absolute_error(targets, predictions):
     """Mean absolute error per example (the L1 term of pix2pix and the cycle/identity losses)."""
     diff = _float32(targets) - _float32(predictions)
     return ops.mean(ops.reshape(ops.abs(diff), (ops.shape(diff)[0], -1)), axis=-1)
+
+
+def orthogonal_regularization(kernels):
+    """BigGAN's orthogonal regularisation (Brock et al., 2019), a scalar: the sum over weight
+    matrices W (a kernel reshaped to `(fan_in, units)`) of `||W^T W * (1 - I)||_F^2`.
+
+    Only the off-diagonal products are penalised: filters are pushed towards orthogonality
+    without constraining their norms (spectral normalization sets those).
+
+    Example:
+    >>> import numpy as np
+    >>> float(orthogonal_regularization([np.eye(3)])), float(orthogonal_regularization([np.ones((2, 2))]))
+    (0.0, 8.0)
+    """
+    total = 0.0
+    for kernel in kernels:
+        kernel = _float32(kernel)
+        matrix = ops.reshape(kernel, (-1, ops.shape(kernel)[-1]))
+        gram = ops.matmul(ops.transpose(matrix), matrix)
+        off_diagonal = gram * (1.0 - ops.eye(ops.shape(gram)[0], dtype="float32"))
+        total = total + ops.sum(ops.square(off_diagonal))
+    return ops.convert_to_tensor(total, "float32")

@@ -3,10 +3,8 @@
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -16,6 +14,7 @@ import tensorflow as tf
 from keras_gen import data
 from keras_gen.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
 from keras_gen.models import VAE, AutoEncoder, ConditionalGAN, ConditionalVAE
+from killed_runs import kill_after_backup
 
 TRAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "apps", "train.py")
 
@@ -34,21 +33,7 @@ def history_epochs(out):
 def test_killed_training_resumes_from_the_last_saved_epoch(tmp_path, repo_root):
     out, exported = tmp_path / "run", tmp_path / "exported"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.Popen(app_command(out, exported), env=env, cwd=repo_root,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    metadata = out / "backup" / "training_metadata.json"
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            if json.loads(metadata.read_text())["epoch"] >= 2:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    assert proc.poll() is None, "training ended before it could be killed: " + proc.stderr.read()[-2000:]
-    proc.send_signal(signal.SIGKILL)  # mid-epoch, with no chance to clean up
-    proc.wait()
-    saved = json.loads(metadata.read_text())["epoch"]
+    saved = kill_after_backup(app_command(out, exported), out / "backup", 2, env, repo_root)  # mid-epoch
     assert 2 <= saved < 6
     assert not (exported / "autoencoder").exists()  # nothing half-exported
 

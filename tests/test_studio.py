@@ -81,15 +81,16 @@ def test_models_are_listed_with_their_capabilities(client):
     vae = models["vae"]
     assert (vae["family"], vae["image_shape"], vae["latent_dim"]) == ("VAE", [28, 28, 1], 3)
     assert vae["capabilities"] == {"sample": "decode", "traverse": "decode", "interpolate": "decode",
-                                   "conditional": False, "upload": ["reconstruct"]}
+                                   "conditional": False, "truncation": False, "upload": ["reconstruct"]}
     cgan = models["cgan"]
     assert cgan["num_classes"] == 10
     assert cgan["capabilities"] == {"sample": "generate", "traverse": "generate", "interpolate": "generate",
-                                    "conditional": True, "upload": []}
+                                    "conditional": True, "truncation": False, "upload": []}
     pix2pix = models["pix2pix"]
     assert pix2pix["image_shape"] == [32, 32, 1]
     assert pix2pix["capabilities"] == {"sample": None, "traverse": None, "interpolate": None,
-                                       "conditional": False, "upload": ["translate"]}
+                                       "conditional": False, "truncation": False,
+                                       "upload": ["translate"]}
     assert models["denoising_ae"]["capabilities"]["upload"] == ["denoise", "reconstruct"]
 
 
@@ -437,3 +438,57 @@ def test_colour_models_show_rgb_in_the_right_order_and_range(tmp_path):
     np.testing.assert_allclose(pixels[..., 0], 1.0)
     np.testing.assert_allclose(pixels[..., 1:], 0.0)
     assert decoded(upload(client, "pix2pix_rgb", buffer.getvalue())).shape == (16, 16, 3)
+
+
+def test_truncation_slider_of_a_biggan(tmp_path):
+    """A BigGAN export gets the truncation capability: the API draws its grid through the
+    exported `sample(seeds, labels, truncation)`, checks the value, and the page's slider
+    re-samples with it."""
+    from keras_gen.latent import normal_from_seeds, truncate_normal
+    from keras_gen.models import BigGAN
+
+    model = BigGAN(num_classes=3, image_shape=(16, 16, 3), latent_dim=9, base_filters=4,
+                   embedding_dim=4)
+    export(model, str(tmp_path / "biggan"))
+    app = create_app(str(tmp_path))
+    client = app.test_client()
+    listing = client.get("/api/models").get_json()["models"][0]
+    assert listing["capabilities"]["truncation"] is True and listing["capabilities"]["conditional"]
+    grid = decoded(client.post("/api/biggan/sample", json={"seed": 2, "count": 1, "label": 1,
+                                                            "truncation": 0.5}))
+    z = truncate_normal(normal_from_seeds([2], 9), 0.5)
+    expected = np.round(np.asarray(model.generate_from(z, np.array([1]))[0]) * 255)
+    assert np.abs(grid.astype(float) - expected).max() <= 1
+    plain = decoded(client.post("/api/biggan/sample", json={"seed": 2, "count": 1, "label": 1}))
+    untruncated = np.round(np.asarray(model.sample_from_seeds(np.array([2]), np.array([1]))[0]) * 255)
+    assert np.abs(plain.astype(float) - untruncated).max() <= 1
+    for bad in (-1, 11, "x", True):
+        response = client.post("/api/biggan/sample", json={"truncation": bad})
+        assert response.status_code == 400 and "truncation" in response.get_json()["error"]
+
+    sync_playwright = chromium_or_skip()
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.set_default_timeout(60_000)
+                page.goto(f"http://127.0.0.1:{server.server_port}")
+                page.wait_for_function("document.getElementById('sample-image').src.startsWith('data:image/png')")
+                assert page.locator("#truncation-control").is_visible()
+                before = page.get_attribute("#sample-image", "src")
+                page.locator("#sample-truncation").fill("0.5")
+                page.wait_for_function("src => document.getElementById('sample-image').src !== src", arg=before)
+                assert page.inner_text("#truncation-value") == "0.50"
+                assert page.locator("#error").is_hidden()
+                screenshot(page, tmp_path, "studio_biggan_truncation.png")
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        thread.join(10)

@@ -88,6 +88,7 @@ PINNED_SIGNATURES = {
                  "translate_x_to_y_bytes", "translate_y_to_x_bytes"},
     "pixelcnn": {"serving_default", "log_prob", "sample", "sample_bytes"},
     "diffusion": {"serving_default", "sample", "sample_bytes"},
+    "sagan": GAN_SIGNATURES, "biggan": GAN_SIGNATURES,
 }
 # Variety beyond each family's smoke_config (optional: every registered family runs anyway).
 EXTRA_ARGS = {

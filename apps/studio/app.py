@@ -48,6 +48,7 @@ MAX_SEED = 2**31 - 1
 MAX_NETWORK_PASSES = MAX_GRID_IMAGES * 20  # count x diffusion steps: the CPU cost of one request
 MAX_PIXEL_BY_PIXEL_IMAGES = 16  # PixelCNN: one network pass per pixel, h x w in sequence
 MAX_JSON_BYTES = 64 * 1024
+MAX_TRUNCATION = 10.0  # beyond about 4 a truncation changes nothing
 LOCAL_HOSTNAMES = ("localhost",)
 
 
@@ -143,6 +144,9 @@ class StudioModel:
         self.latent_signature = next((sig for sig in ("decode", "generate")
                                       if "z" in self.signature_inputs.get(sig, ())), None)
         self.seed_signature = "sample" if "seeds" in self.signature_inputs.get("sample", ()) else None
+        # the truncation trick (SAGAN, BigGAN): the grid is then drawn by `sample`, so that a
+        # seed keeps its image as the slider moves (0 = no truncation)
+        self.truncatable = "truncation" in self.signature_inputs.get("sample", ())
         # a sampler from seeds alone with no step count draws one pixel per network pass
         self.pixel_by_pixel = bool(self.seed_signature and not self.latent_signature
                                    and "steps" not in self.signature_inputs.get("sample", ()))
@@ -202,6 +206,7 @@ class StudioModel:
                 "traverse": self.latent_signature,
                 "interpolate": self.latent_signature,
                 "conditional": self.conditional,
+                "truncation": self.truncatable,
                 "upload": self.upload_signatures,
             },
         }
@@ -251,10 +256,17 @@ class StudioModel:
         self.require("traverse a latent space", self.latent_signature)
         return latent_for_seed(seed, self.latent_dim)
 
-    def sample(self, seed, count, label=None, steps=None):
-        """`count` images for seeds `seed, seed + 1, ...` (one latent code per seed)."""
+    def sample(self, seed, count, label=None, steps=None, truncation=None):
+        """`count` images for seeds `seed, seed + 1, ...` (one latent code per seed);
+        `truncation` (models whose `sample` takes one; 0 or None = none) truncates z."""
         self.require("sample", self.can_sample)
+        if truncation and not self.truncatable:
+            raise StudioError(f"model {self.name!r} ({self.family}) takes no truncation")
         seeds = np.arange(seed, seed + count, dtype=np.int64)
+        if self.truncatable:
+            return self._images("sample", seeds=seeds.astype(np.int32),
+                                truncation=np.full(count, truncation or 0.0, np.float32),
+                                **self._labels(label, count, "sample"))
         if self.latent_signature:
             z = np.stack([latent_for_seed(s, self.latent_dim) for s in seeds])
             return self._images(self.latent_signature, z=z, **self._labels(label, count, self.latent_signature))
@@ -352,6 +364,21 @@ def _int_field(values, key, default, low, high):
         value = default
     value = _strict_int(value, key)
     if not low <= value <= high:
+        raise StudioError(f"{key} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float_field(values, key, default, low, high):
+    value = values.get(key, default)
+    if value is None or value == "":
+        value = default
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise StudioError(f"{key} must be a number, got {value!r}")
+    try:
+        value = float(value)
+    except ValueError:
+        raise StudioError(f"{key} must be a number, got {value!r}") from None
+    if not low <= value <= high:  # NaN fails both
         raise StudioError(f"{key} must be between {low} and {high}, got {value}")
     return value
 
@@ -499,7 +526,8 @@ def create_app(exported_dir="exported", serving_url=None, max_upload_bytes=2 * 1
         if model.pixel_by_pixel and count > MAX_PIXEL_BY_PIXEL_IMAGES:
             raise StudioError(f"count must be at most {MAX_PIXEL_BY_PIXEL_IMAGES} for a model that "
                               f"samples pixel by pixel, got {count}")
-        images = model.sample(seed, count, model.check_label(body.get("label")), steps)
+        truncation = _float_field(body, "truncation", 0.0, 0.0, MAX_TRUNCATION)
+        images = model.sample(seed, count, model.check_label(body.get("label")), steps, truncation)
         return _image_response(images, seed=seed)
 
     @app.post("/api/<name>/decode")

@@ -43,8 +43,10 @@ class TrainingData:
 
 
 def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_size=None,
-                  validation=True, drop_remainder=False):
-    """The `TrainingData` of `family` (a registered class) on `dataset`.
+                  validation=True, drop_remainder=False, model_args=None):
+    """The `TrainingData` of `family` (a registered class) on `dataset`; `model_args` are the
+    constructor arguments the model will get, for a family whose batch layout depends on them
+    (`family.layout_for`).
 
     Example:
     >>> from keras_gen.models import FAMILIES
@@ -52,14 +54,14 @@ def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_si
     >>> task.image_shape, task.model_args
     ((28, 28, 1), {'num_classes': 10})
     """
-    layout = family.batch_layout
+    layout = family.layout_for(model_args or {})
     fixed_size = dataset in datasets.DIGIT_SOURCES and layout in ("paired", "unpaired", "debiasing")
     if image_size is not None and fixed_size:
         raise ValueError(f"{family.family_name} on {dataset!r} trains on 28x28 digit tasks; "
                          f"an image size applies to its folder, openmoji or TFDS sources only")
     if layout in ("images", "labelled"):
         return _image_data(family, dataset, batch_size, seed, image_size, validation,
-                           drop_remainder)
+                           drop_remainder, labels=layout == "labelled")
     if layout == "debiasing":
         task = biased_task_training(dataset, batch_size=batch_size, seed=seed,
                                     image_size=image_size)
@@ -70,8 +72,8 @@ def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_si
     return _unpaired_data(family, dataset, batch_size, seed, image_size, validation)
 
 
-def _image_data(family, dataset, batch_size, seed, image_size, validation, drop_remainder):
-    labels = family.batch_layout == "labelled"
+def _image_data(family, dataset, batch_size, seed, image_size, validation, drop_remainder,
+                labels):
     common = dict(batch_size=batch_size, value_range=family.value_range, seed=seed,
                   image_size=image_size, with_labels=labels)
     if os.path.isdir(dataset):

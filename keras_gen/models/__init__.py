@@ -12,6 +12,7 @@ from keras_gen.models.cyclegan import CycleGAN, ImageHistoryPool
 from keras_gen.models.pix2pix import Pix2Pix
 from keras_gen.models.gan import DCGAN, GAN
 from keras_gen.models.wgan import WGAN_GP
+from keras_gen.models.sagan import SAGAN, BigGAN
 from keras_gen.models.diffusion import DiffusionModel
 from keras_gen.models.pixelcnn import PixelCNN
 from keras_gen.models.dbvae import DBVAE
@@ -19,6 +20,7 @@ from keras_gen.models.vae import VAE, BetaVAE, ConditionalVAE
 from keras_gen.training import FAMILIES
 
 __all__ = [
+    "BigGAN",
     "DBVAE",
     "DCGAN",
     "GAN",
@@ -27,6 +29,7 @@ __all__ = [
     "CycleGAN",
     "ImageHistoryPool",
     "Pix2Pix",
+    "SAGAN",
     "FAMILIES",
     "VAE",
     "AutoEncoder",

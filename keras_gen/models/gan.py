@@ -71,6 +71,10 @@ class GAN(GenerativeModel):
     default_signature = "generate"
     smoke_config = dict(latent_dim=4, units=(8,), ema_decay=0.9)
     condition_dim = 0
+    #: The `architecture` values `build_networks` knows.
+    architectures = ARCHITECTURES
+    #: Score real and generated images in one discriminator call (D without batch norm).
+    joint_discriminator_pass = False
 
     def __init__(
         self,
@@ -93,8 +97,8 @@ class GAN(GenerativeModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+        if architecture not in self.architectures:
+            raise ValueError(f"architecture must be one of {self.architectures}, got {architecture!r}")
         if loss not in L.ADVERSARIAL_LOSSES:
             raise ValueError(f"loss must be one of {L.ADVERSARIAL_LOSSES}, got {loss!r}")
         if not 0.0 <= float(label_smoothing) < 1.0:
@@ -203,12 +207,9 @@ class GAN(GenerativeModel):
         z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         stddev = self.instance_noise_stddev() if training else 0.0
         fake = ops.cast(self.generator(self.generator_inputs(z, labels), training=training), "float32")
-        real_out = self.discriminator(
-            self.discriminator_inputs(self.add_instance_noise(real, stddev, training), labels),
-            training=training)
-        fake_out = self.discriminator(
-            self.discriminator_inputs(self.add_instance_noise(fake, stddev, training), labels),
-            training=training)
+        real_out, fake_out = self.score_real_and_fake(
+            self.add_instance_noise(real, stddev, training),
+            self.add_instance_noise(fake, stddev, training), labels, training)
         real_label = 1.0 - self.label_smoothing if training else 1.0
         d_loss = L.discriminator_loss(self.loss_kind, real_out, fake_out, real_label=real_label)
         losses = {"d_loss": d_loss, "d_total": d_loss, "real_output": real_out,
@@ -222,6 +223,20 @@ class GAN(GenerativeModel):
             losses["d_total"] = d_loss + self.gradient_penalty_weight * penalty
         losses["g_loss"] = L.generator_loss(self.loss_kind, fake_out)
         return losses
+
+    def score_real_and_fake(self, real, fake, labels, training):
+        """D's logits for the real and the generated batch: in one call on both when
+        `joint_discriminator_pass` (one pass, one spectral-norm power iteration), in two calls
+        when D has batch norm (each batch normalised on its own, as DCGAN does)."""
+        if not self.joint_discriminator_pass:
+            return (self.discriminator(self.discriminator_inputs(real, labels), training=training),
+                    self.discriminator(self.discriminator_inputs(fake, labels), training=training))
+        both_labels = None if labels is None else ops.concatenate([labels, labels], axis=0)
+        scores = self.discriminator(
+            self.discriminator_inputs(ops.concatenate([real, fake], axis=0), both_labels),
+            training=training)
+        batch = ops.shape(real)[0]
+        return scores[:batch], scores[batch:]
 
     def after_update(self, slot):
         if slot == "generator":

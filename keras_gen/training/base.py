@@ -230,6 +230,19 @@ class GenerativeModel(keras.Model):
     #: Image shape `(height, width, channels)` the model works on (set by each family).
     image_shape = None
 
+    @classmethod
+    def layout_for(cls, config):
+        """The batch layout of a model built with constructor arguments `config`: the class's
+        `batch_layout`, unless a family's layout depends on its arguments (SAGAN takes
+        `(images, labels)` only when `conditional=True`); such a family sets `batch_layout`
+        on the instance to match. The data side asks this before the model exists.
+
+        Example:
+        >>> FAMILIES["vae"].layout_for({})
+        'images'
+        """
+        return cls.batch_layout
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}

@@ -176,7 +176,8 @@ class TrainingRun:
         self.task = data.training_data(family, self.dataset, batch_size=self.batch_size,
                                        seed=self.seed, image_size=self.image_size,
                                        validation=self.validation,
-                                       drop_remainder=self.drop_remainder)
+                                       drop_remainder=self.drop_remainder,
+                                       model_args=self.model_args)
         with strategy.scope():
             try:
                 self.model = family(image_shape=self.task.image_shape,

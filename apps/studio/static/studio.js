@@ -70,6 +70,7 @@ async function sample() {
   const model = state.model;
   const payload = { seed: intValue("sample-seed"), count: intValue("sample-count") || 16, label: currentLabel() };
   if (!$("steps-control").hidden) payload.steps = intValue("sample-steps");
+  if (!$("truncation-control").hidden) payload.truncation = Number($("sample-truncation").value);
   const result = await postJSON(`/api/${encodeURIComponent(model.name)}/sample`, payload);
   if (model === state.model) showImage($("sample-image"), result);
 }
@@ -170,6 +171,7 @@ async function pickModel(name) {
   $("label-select").replaceChildren(...Array.from({ length: model.num_classes || 10 }, (_, k) => new Option(String(k), String(k))));
   $("sample-panel").hidden = !caps.sample;
   $("steps-control").hidden = !(caps.sample === "sample" && model.family === "DiffusionModel");
+  $("truncation-control").hidden = !caps.truncation;
   $("traverse-panel").hidden = !caps.traverse;
   $("interpolate-panel").hidden = !caps.interpolate;
   $("upload-panel").hidden = caps.upload.length === 0;
@@ -205,6 +207,11 @@ function wire() {
     if (caps.interpolate) await interpolate();
   }));
   $("sample-button").addEventListener("click", () => guarded(sample));
+  $("sample-truncation").addEventListener("input", () => {
+    const t = Number($("sample-truncation").value);
+    $("truncation-value").textContent = t > 0 ? t.toFixed(2) : "off";
+  });
+  $("sample-truncation").addEventListener("change", () => guarded(sample));
   $("sample-next").addEventListener("click", () => {
     $("sample-seed").value = intValue("sample-seed") + (intValue("sample-count") || 16);
     guarded(sample);

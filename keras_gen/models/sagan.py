@@ -1,0 +1,273 @@
+"""The attention GANs of the notes: SAGAN (Zhang et al., 2019) and a small BigGAN (Brock et
+al., 2019), on the GAN family's training (`compute_losses` and the core's step; no train_step
+of their own).
+
+Both put self-attention on the half-resolution feature maps of G and D (16x16 for 32 px) and
+use spectral normalization in both networks, orthogonal initialisation, the hinge loss, two
+time-scale learning rates (G 1e-4, D 4e-4, Adam with beta_1 = 0 and beta_2 = 0.9) and an EMA
+generator for sampling and export. Both build on the residual up/down blocks of
+`keras_gen.networks.biggan` (as the papers do); SAGAN also takes `architecture="dcgan"`, the
+DCGAN backbone with the same additions (transposed convolutions in G, strided convolutions in
+D, as several public SAGAN implementations do). On openmoji 32x32 and 2 CPU cores the narrow
+residual SAGAN (`base_filters=16`, the default) measured best at a 10-minute budget; see
+`benchmarks/results/openmoji_attention.md`.
+
+- `SAGAN` is unconditional by default; `conditional=True` adds conditional batch norm in G and
+  a projection discriminator, and the model then trains on `(images, labels)`.
+- `BigGAN` is always class-conditional: a shared class embedding, a hierarchical latent (z is
+  split across the generator's blocks, each chunk joined to the class embedding to give that
+  block's batch-norm gains and biases), and the off-diagonal orthogonal regularisation of G's
+  weights as a second generator loss.
+
+Both export `sample(seeds[, labels], truncation)`: the truncation trick, z drawn from the normal
+truncated to `[-t, t]` (`keras_gen.latent.truncate_normal`; `t <= 0` is no truncation).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_gen import losses as L
+from keras_gen.latent import normal_from_seeds, truncate_normal
+from keras_gen.models.gan import GAN
+from keras_gen.networks.biggan import residual_discriminator, residual_generator
+from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
+from keras_gen.training import Update, first_element, register_family
+from keras_gen.training.conditioning import LabelConditioned
+
+# GAN arguments these networks do not use (MLP sizes, DCGAN's discriminator batch norm/dropout).
+_UNUSED_GAN_ARGS = ("units", "discriminator_batch_norm", "discriminator_dropout")
+
+
+@register_family("sagan")
+class SAGAN(LabelConditioned, GAN):
+    """Self-attention GAN: residual (or DCGAN-style) G and D with self-attention, spectral
+    norm everywhere, hinge loss, two time-scale learning rates and an EMA generator.
+
+    Args:
+        image_shape: `(height, width, channels)`, sides divisible by 2 down to 4..7 (28, 32, 64).
+        latent_dim: size of z.
+        base_filters: width of the highest-resolution blocks (the others double per stage).
+        architecture: `"resnet"` (residual blocks) or `"dcgan"` (the DCGAN backbone).
+        attention: put the self-attention block in G and D.
+        conditional: class-conditional (conditional batch norm in G, projection D); batches
+            are then `(images, labels)` and `num_classes` is required.
+        num_classes: number of classes when conditional.
+        Other arguments as `GAN` (loss, spectral_norm, ema_decay, n_critic, ...).
+
+    Example:
+    >>> import numpy as np
+    >>> gan = SAGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4)
+    >>> gan.compile(optimizer=gan.default_optimizer())
+    >>> x = np.random.uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    >>> sorted(gan.fit(x, batch_size=4, epochs=1, verbose=0).history)
+    ['d_loss', 'fake_output', 'g_loss', 'real_output']
+    >>> gan.sample(2, truncation=0.5).shape
+    (2, 16, 16, 3)
+    """
+
+    batch_layout = "images"  # "labelled" when conditional (see layout_for)
+    architectures = ("resnet", "dcgan")
+    joint_discriminator_pass = True  # no batch norm in D
+    smoke_config = dict(latent_dim=4, base_filters=2, ema_decay=0.9)
+
+    def __init__(self, latent_dim=128, base_filters=16, loss="hinge", spectral_norm=True,
+                 ema_decay=0.999, attention=True, conditional=False, num_classes=None,
+                 embedding_dim=0, architecture="resnet", **kwargs):
+        for name in _UNUSED_GAN_ARGS:
+            kwargs.pop(name, None)
+        self.conditional = bool(conditional)
+        self.num_classes = None if num_classes is None else int(num_classes)
+        if self.conditional and (self.num_classes is None or self.num_classes < 2):
+            raise ValueError(f"a conditional {type(self).__name__} needs num_classes >= 2, "
+                             f"got {num_classes!r}")
+        if not self.conditional and self.num_classes is not None:
+            raise ValueError(f"num_classes={num_classes!r} given to an unconditional "
+                             f"{type(self).__name__}; pass conditional=True to use labels")
+        self.batch_layout = "labelled" if self.conditional else "images"
+        self.condition_dim = self.num_classes if self.conditional else 0
+        self.attention = bool(attention)
+        self.embedding_dim = int(embedding_dim)
+        super().__init__(latent_dim=latent_dim, architecture=architecture, loss=loss,
+                         base_filters=base_filters, spectral_norm=spectral_norm,
+                         ema_decay=ema_decay, **kwargs)
+
+    @classmethod
+    def layout_for(cls, config):
+        """`(images, labels)` batches when `conditional=True`, images otherwise."""
+        return "labelled" if config.get("conditional") else "images"
+
+    #: BigGAN's hierarchical latent (z split across the generator's blocks).
+    hierarchical = False
+
+    def build_networks(self):
+        """Residual networks (`architecture="resnet"`), or the DCGAN backbone (`"dcgan"`), with
+        spectral norm, self-attention, orthogonal initialisation, and conditional batch norm /
+        projection when conditional."""
+        if self.architecture == "dcgan":
+            common = dict(base_filters=self.base_filters, condition_dim=self.condition_dim,
+                          spectral_norm=self.spectral_norm, attention=self.attention,
+                          kernel_initializer="orthogonal")
+            return (dcgan_generator(self.latent_dim, self.image_shape, conditioning="batch_norm",
+                                    **common),
+                    dcgan_discriminator(self.image_shape, conditioning="projection",
+                                        batch_norm=False, **common))
+        return (residual_generator(self.latent_dim, self.image_shape, base_filters=self.base_filters,
+                                   condition_dim=self.condition_dim,
+                                   embedding_dim=self.embedding_dim, hierarchical=self.hierarchical,
+                                   attention=self.attention, spectral_norm=self.spectral_norm),
+                residual_discriminator(self.image_shape, base_filters=self.base_filters,
+                                       condition_dim=self.condition_dim, attention=self.attention,
+                                       spectral_norm=self.spectral_norm))
+
+    def default_optimizer(self, learning_rate=None):
+        """Two time-scale update rule: Adam(beta_1=0, beta_2=0.9) with G at `learning_rate`
+        (1e-4) and D at four times that."""
+        rate = 1e-4 if learning_rate is None else float(learning_rate)
+        return {"generator": keras.optimizers.Adam(rate, beta_1=0.0, beta_2=0.9),
+                "discriminator": keras.optimizers.Adam(4 * rate, beta_1=0.0, beta_2=0.9)}
+
+    # ------------------------------------------------------------------ conditioning hooks
+    def split_batch(self, data):
+        if self.conditional:
+            return LabelConditioned.split_batch(self, data)
+        return first_element(data), None
+
+    def condition_vector(self, labels):
+        return self.one_hot(labels) if self.conditional else None
+
+    def generator_inputs(self, z, labels):
+        if not self.conditional:
+            return z
+        return [ops.convert_to_tensor(z, "float32"), self.condition_vector(labels)]
+
+    def discriminator_inputs(self, images, labels):
+        return [images, self.condition_vector(labels)] if self.conditional else images
+
+    # ------------------------------------------------------------------ sampling and export
+    def sample(self, num_images, seed=0, labels=None, truncation=None):
+        """`num_images` images in [0, 1] from the fixed NumPy seed `seed`; conditional models
+        cycle the classes unless `labels` are given; `truncation` > 0 truncates z to
+        `[-truncation, truncation]`."""
+        z = np.random.default_rng(seed).standard_normal((int(num_images), self.latent_dim))
+        z = z.astype("float32")
+        if truncation is not None:
+            z = truncate_normal(z, float(truncation))
+        labels = self.sample_labels(num_images, labels) if self.conditional else None
+        return ops.convert_to_numpy(self.generate_from(z, labels))
+
+    def sample_from_seeds(self, seeds, labels=None, truncation=None):
+        """One image per integer seed; `truncation` (a scalar or one value per seed, <= 0 for
+        none) applies the truncation trick."""
+        z = normal_from_seeds(seeds, self.latent_dim)
+        if truncation is not None:
+            z = truncate_normal(z, truncation)
+        return self.generate_from(z, labels)
+
+    def call(self, inputs, training=False):
+        if self.conditional:
+            z, labels = inputs
+            return self.generate_from(z, labels)
+        return self.generate_from(inputs)
+
+    def serving_endpoints(self):
+        z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
+        seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
+        truncation_spec = tf.TensorSpec((None,), tf.float32, name="truncation")
+        if not self.conditional:
+            return {
+                "generate": (lambda z: {"images": self.generate_from(z)}, [z_spec]),
+                "sample": (lambda seeds, truncation: {
+                    "images": self.sample_from_seeds(seeds, truncation=truncation)},
+                    [seeds_spec, truncation_spec]),
+            }
+        labels_spec = tf.TensorSpec((None,), tf.int32, name="labels")
+        return {
+            "generate": (lambda z, labels: {"images": self.generate_from(z, labels)},
+                         [z_spec, labels_spec]),
+            "sample": (lambda seeds, labels, truncation: {
+                "images": self.sample_from_seeds(seeds, labels, truncation)},
+                [seeds_spec, labels_spec, truncation_spec]),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        for name in _UNUSED_GAN_ARGS:
+            config.pop(name, None)
+        config.update(attention=self.attention, conditional=self.conditional,
+                      num_classes=self.num_classes, embedding_dim=self.embedding_dim)
+        return config
+
+
+@register_family("biggan")
+class BigGAN(SAGAN):
+    """A small class-conditional BigGAN: SAGAN's networks with a shared class embedding, a
+    hierarchical latent feeding every generator block's conditional batch norm, and BigGAN's
+    orthogonal regularisation of G (`orthogonal_weight`, 1e-4) as a second generator loss.
+    Batches are `(images, labels)`.
+
+    Example:
+    >>> import numpy as np
+    >>> gan = BigGAN(num_classes=3, image_shape=(16, 16, 3), latent_dim=9, base_filters=4,
+    ...              embedding_dim=4)
+    >>> gan.compile(optimizer=gan.default_optimizer())
+    >>> x = np.random.uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    >>> history = gan.fit(x, np.arange(8) % 3, batch_size=4, epochs=1, verbose=0)
+    >>> "orthogonal_loss" in history.history
+    True
+    >>> gan.sample(3, labels=[0, 1, 2], truncation=0.5).shape
+    (3, 16, 16, 3)
+    """
+
+    batch_layout = "labelled"
+    loss_names = (*SAGAN.loss_names, "orthogonal_loss")
+    hierarchical = True
+    smoke_config = dict(latent_dim=6, base_filters=2, embedding_dim=2, ema_decay=0.9,
+                        num_classes=3)
+
+    def __init__(self, num_classes=10, embedding_dim=128, orthogonal_weight=1e-4, base_filters=32,
+                 **kwargs):
+        kwargs.pop("conditional", None)
+        kwargs["base_filters"] = base_filters
+        self.orthogonal_weight = float(orthogonal_weight)
+        if self.orthogonal_weight < 0:
+            raise ValueError(f"orthogonal_weight must be >= 0, got {orthogonal_weight!r}")
+        super().__init__(conditional=True, num_classes=num_classes,
+                         embedding_dim=embedding_dim, **kwargs)
+        if not self.embedding_dim:
+            raise ValueError("BigGAN needs embedding_dim >= 1 (the shared class embedding)")
+
+    @classmethod
+    def layout_for(cls, config):
+        return "labelled"
+
+    def regularised_kernels(self):
+        """G's weight matrices under orthogonal regularisation: every kernel but the shared
+        class embedding (as in BigGAN) and the conditional batch norms' zero-initialised
+        gains and biases."""
+        kernels = []
+        for layer in self.generator._flatten_layers(include_self=False):
+            if isinstance(layer, keras.layers.Wrapper) or layer.name == "class_embedding":
+                continue
+            if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) and layer.name not in ("gain", "bias"):
+                kernels.append(layer.kernel)
+        return kernels
+
+    def updates(self):
+        """GAN's updates, plus the orthogonal regularisation on the generator's steps."""
+        return (*super().updates(), Update("generator", "orthogonal_loss", every=self.n_critic))
+
+    def compute_losses(self, data, training=False):
+        losses = super().compute_losses(data, training=training)
+        losses["orthogonal_loss"] = self.orthogonal_weight * L.orthogonal_regularization(
+            self.regularised_kernels())
+        return losses
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("conditional")
+        config["orthogonal_weight"] = self.orthogonal_weight
+        return config
