@@ -161,13 +161,13 @@ def residual_discriminator(image_shape, *, base_filters=32, condition_dim=0, att
     positions = int(x.shape[1]) * int(x.shape[2])
     features = layers.Rescaling(float(positions), name="sum_pool")(features)
     logit = spectral(layers.Dense(1, kernel_initializer=_INIT, name="linear"), sn)(features)
-    if not condition_dim:
-        return keras.Model(images, layers.Activation("linear", dtype="float32", name="logit")(logit),
-                           name=name)
-    one_hot = keras.Input((int(condition_dim),), name="condition")
-    embedded = spectral(layers.Dense(int(features.shape[-1]), use_bias=False,
-                                     kernel_initializer=_INIT, name="projection"), sn)(one_hot)
-    projection = layers.Dot(axes=1, name="project_class")([embedded, features])
-    logit = layers.Add(name="add_projection")([logit, projection])
-    return keras.Model([images, one_hot], layers.Activation("linear", dtype="float32", name="logit")(logit),
-                       name=name)
+    inputs = images
+    if condition_dim:
+        one_hot = keras.Input((int(condition_dim),), name="condition")
+        embedded = spectral(layers.Dense(int(features.shape[-1]), use_bias=False,
+                                         kernel_initializer=_INIT, name="projection"), sn)(one_hot)
+        projection = layers.Dot(axes=1, name="project_class")([embedded, features])
+        logit = layers.Add(name="add_projection")([logit, projection])
+        inputs = [images, one_hot]
+    logit = layers.Activation("linear", dtype="float32", name="logit")(logit)
+    return keras.Model(inputs, logit, name=name)
