@@ -24,6 +24,12 @@ same seeds at each threshold and plots FID and consistency against it
 (figures/<name>_<model>_truncation.png, plus a strip of one seed per row across thresholds).
 
     python benchmarks/openmoji.py --models dcgan,sagan,biggan --minutes 10 --name openmoji_attention
+    python benchmarks/openmoji.py --models dcgan,sagan,progan,stylegan --minutes 10 --name openmoji_growing
+    python benchmarks/openmoji.py --dataset openmoji_faces --models dcgan,dcgan+augment,stylegan,stylegan+augment \
+        --minutes 5 --name faces_augment
+
+`<model>+augment` trains the same recipe with DiffAugment ("color,translation,cutout") on
+every image the discriminator sees.
 
 Writes benchmarks/results/openmoji.{json,md}, a 100-sample grid per model under
 results/figures/openmoji_*_samples.png, and openmoji_overview.png (a row of real test emoji,
@@ -61,7 +67,22 @@ RECIPES = {
     "diffusion": {"model_args": {"base_filters": 32}, "learning_rate": 1e-3},
     "sagan": {"model_args": {}},
     "biggan": {"model_args": {}},
+    "progan": {"model_args": {}},
+    "stylegan": {"model_args": {}},
 }
+# `<model>+augment`: the same recipe with DiffAugment on everything D sees (GAN families).
+AUGMENT_POLICY = "color,translation,cutout"
+
+
+def recipe_for(name):
+    """`(family, recipe)` for a `--models` entry: a name of RECIPES, or `<name>+augment`."""
+    family, _, variant = name.partition("+")
+    if family not in RECIPES or variant not in ("", "augment"):
+        raise ValueError(f"unknown model {name!r}: use one of {sorted(RECIPES)}, optionally +augment")
+    recipe = dict(RECIPES[family])
+    if variant:
+        recipe["model_args"] = {**recipe["model_args"], "augment": AUGMENT_POLICY}
+    return family, recipe
 
 
 def takes_truncation(model):
@@ -129,8 +150,8 @@ def truncation_sweep(model, name, thresholds, labels, args, extractor, reference
 
 
 def train_family(name, args):
-    recipe = RECIPES[name]
-    run = TrainingRun(name, args.dataset, epochs=100_000, batch_size=args.batch_size,
+    family, recipe = recipe_for(name)
+    run = TrainingRun(family, args.dataset, epochs=100_000, batch_size=args.batch_size,
                       image_size=(args.size, args.size), model_args=recipe["model_args"],
                       learning_rate=recipe.get("learning_rate"), validation=False,
                       drop_remainder=True, time_budget_s=60.0 * args.minutes, verbose=0,
@@ -182,6 +203,9 @@ def main(argv=None):
     parser.add_argument("--name", default=None,
                         help="results file name (default: the dataset's name)")
     args = parser.parse_args(argv)
+    for name in args.models.split(","):  # fail on a typo before any training
+        if name != "calibration":
+            recipe_for(name)
     figures = os.path.join(args.out, "figures")
     tag = args.name or args.dataset
     extractor = metrics.ClassifierFeatures("openmoji")

@@ -8,6 +8,8 @@ batch, float32 mean losses, no XLA. Written for comparison only; keras_gen does 
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -193,6 +195,21 @@ class ReferenceWGANGP(keras.Model):
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         return {"d_loss": d_loss, "g_loss": g_loss}
+
+
+def at_growth(network, growth):
+    """A progressive network (`[x, p]` in; keras_gen.networks.progan) as a plain one-input model
+    fixed at growth `p`, for the single-input references above."""
+    x = keras.Input(tuple(network.inputs[0].shape[1:]))
+    column = ops.ones_like(ops.reshape(x, (-1, math.prod(x.shape[1:])))[:, :1]) * growth
+    return keras.Model(x, network([x, column]))
+
+
+def without_mixing(generator, num_ws):
+    """StyleGAN's training generator (`[z, z_mix, crossover]` in) as a plain z -> images model
+    that never mixes styles, for the single-input references above."""
+    z = keras.Input(tuple(generator.inputs[0].shape[1:]))
+    return keras.Model(z, generator([z, z, ops.ones_like(z[:, :1]) * float(num_ws)]))
 
 
 class ReferenceSparseAutoEncoder(ReferenceAutoEncoder):

@@ -51,6 +51,8 @@ from reference_models import (  # noqa: E402
     ReferenceSparseAutoEncoder,
     ReferenceVAE,
     ReferenceWGANGP,
+    at_growth,
+    without_mixing,
 )
 from reporting import write_results  # noqa: E402
 
@@ -66,6 +68,7 @@ FAMILY_ARGS = {
     "wgan_gp": dict(latent_dim=100), "pix2pix": dict(base_filters=32),
     "cyclegan": dict(base_filters=32, num_blocks=4), "pixelcnn": dict(filters=32, num_blocks=5, gated=True),
     "diffusion": dict(base_filters=32), "sagan": dict(), "biggan": dict(num_classes=10),
+    "progan": dict(), "stylegan": dict(),
 }
 CRITIC_STEPS = 5
 
@@ -127,6 +130,15 @@ def reference_for(name, model):
     elif name == "wgan_gp":
         ref = ReferenceWGANGP(model.generator, model.discriminator, model.latent_dim, d_steps=CRITIC_STEPS)
         ref.compile(d_optimizer=adam(1e-4, 0.5, 0.9), g_optimizer=adam(1e-4, 0.5, 0.9))
+    elif name == "progan":  # keras.io's WGAN-GP step on the fully grown networks
+        full = float(model.levels - 1)
+        ref = ReferenceWGANGP(at_growth(model.generator, full), at_growth(model.discriminator, full),
+                              model.latent_dim, d_steps=1)
+        ref.compile(d_optimizer=adam(1e-3, 0.0, 0.99), g_optimizer=adam(1e-3, 0.0, 0.99))
+    elif name == "stylegan":  # keras.io's DCGAN step (logistic loss) without mixing or R1
+        ref = ReferenceDCGAN(without_mixing(model.generator, model.num_ws), model.discriminator,
+                             model.latent_dim)
+        ref.compile(d_optimizer=adam(2e-3, 0.0, 0.99), g_optimizer=adam(2e-3, 0.0, 0.99))
     elif name in ("sagan", "biggan"):
         ref = ReferenceHingeGAN(model.generator, model.discriminator, model.latent_dim,
                                 model.num_classes if model.conditional else None)

@@ -57,6 +57,21 @@ def truncate_normal(z, truncation):
     return tf.cast(tf.where(t > 0, truncated, z), tf.float32)
 
 
+def truncate_w(w, w_avg, psi):
+    """StyleGAN's truncation trick in w space: `w_avg + psi * (w - w_avg)`. `psi` is a scalar
+    or one value per row of `w`; 1 leaves `w` as it is, 0 gives the mean `w_avg`.
+
+    Example:
+    >>> truncate_w(np.array([[2.0, 4.0]]), np.array([0.0, 2.0]), [0.5]).numpy().tolist()
+    [[1.0, 3.0]]
+    """
+    w = tf.cast(tf.convert_to_tensor(w), tf.float32)
+    psi = tf.cast(tf.convert_to_tensor(psi), tf.float32)
+    psi = tf.reshape(psi, [-1, 1]) if psi.shape.rank else psi
+    w_avg = tf.cast(tf.convert_to_tensor(w_avg), tf.float32)
+    return w_avg + psi * (w - w_avg)
+
+
 def _decode(model, z, labels=None):
     z = ops.convert_to_tensor(np.asarray(z, np.float32))
     images = model.decode(z, labels) if labels is not None else model.decode(z)

@@ -187,6 +187,38 @@ def gradient_penalty(critic, real, fake, weights, condition=None):
     return tf.square(norms - 1.0)
 
 
+def r1_penalty(critic, real):
+    """R1 per example (Mescheder et al., 2018): `||grad_x D(x)||^2` on real images only,
+    which StyleGAN weights by `gamma / 2`. `critic` maps a batch of images to scores.
+
+    Example:
+    >>> import numpy as np
+    >>> r1_penalty(lambda x: 3.0 * ops.sum(x, axis=(1, 2, 3)), np.ones((2, 2, 2, 1))).numpy().tolist()
+    [36.0, 36.0]
+    """
+    import tensorflow as tf
+
+    real = tf.identity(tf.cast(real, tf.float32))  # a tensor of this graph (under tf.cond too)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        scores = critic(real)
+    grads = tf.reshape(tf.cast(tape.gradient(scores, real), tf.float32),
+                       (tf.shape(real)[0], -1))
+    return tf.reduce_sum(tf.square(grads), axis=1)
+
+
+def drift_penalty(real_scores):
+    """ProGAN's drift term per example, `D(x)^2`: with a small weight (0.001) it keeps a
+    Wasserstein critic's scores from drifting far from 0.
+
+    Example:
+    >>> import numpy as np
+    >>> np.asarray(drift_penalty(np.array([[2.0], [-1.0]]))).tolist()
+    [4.0, 1.0]
+    """
+    return ops.square(_per_example(real_scores))
+
+
 def mean_absolute_error(targets, predictions):
     """Mean absolute error per example (the L1 term of pix2pix and the cycle/identity losses)."""
     diff = _float32(targets) - _float32(predictions)

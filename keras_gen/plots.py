@@ -53,6 +53,34 @@ def save_image_grid(images, path, cols=None, scale=2):
     return path
 
 
+def style_mixing_tiles(mix, seeds_a, seeds_b, crossover, num_ws):
+    """The tiles of StyleGAN's style-mixing figure, row by row, for a grid of
+    `len(seeds_b) + 1` columns: a white corner, then the B seeds' images along the top, and
+    for each A seed its image followed by the mixes that take their coarse styles (layers
+    below `crossover`) from it and their fine ones from each B seed.
+
+    `mix(seeds_a, seeds_b, crossover)` returns images for equal-length integer arrays (the
+    model's `style_mix_from_seeds`, or an exported `style_mix` signature); a crossover of
+    `num_ws` takes every layer from A.
+
+    Example:
+    >>> fake = lambda a, b, c: np.stack([np.full((2, 2, 1), (x + y) / 10) for x, y in zip(a, b)])
+    >>> style_mixing_tiles(fake, [1, 2], [3], 1, 4).shape
+    (6, 2, 2, 1)
+    """
+    a = np.asarray(seeds_a, np.int32)
+    b = np.asarray(seeds_b, np.int32)
+    rows, cols = len(a), len(b)
+    alone_a = np.asarray(mix(a, a, np.full(rows, num_ws, np.int32)), np.float32)
+    alone_b = np.asarray(mix(b, b, np.full(cols, num_ws, np.int32)), np.float32)
+    mixed = np.asarray(mix(np.repeat(a, cols), np.tile(b, rows),
+                           np.full(rows * cols, crossover, np.int32)), np.float32)
+    tiles = [np.ones_like(alone_b[:1]), alone_b]
+    for i in range(rows):
+        tiles += [alone_a[i:i + 1], mixed[i * cols:(i + 1) * cols]]
+    return np.concatenate(tiles)
+
+
 def plot_history(history, path, keys=None):
     """Plot training curves from a `History.history` dict (train and `val_` pairs) to a PNG."""
     import matplotlib

@@ -25,3 +25,16 @@ def kill_after_backup(command, backup_dir, epochs, env, cwd, timeout=240):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return json.loads(metadata.read_text())["epoch"]
+
+
+def kill_and_resume(command, out, epochs, env, cwd, kill_after=2):
+    """Kill `command` (an `apps/train.py` run of `epochs` epochs writing to `out`) once
+    `kill_after` epochs are backed up, run it again, and check that it resumed from the backup
+    and finished; return the epoch count it resumed from."""
+    saved = kill_after_backup(command, out / "backup", kill_after, env, cwd)
+    assert kill_after <= saved < epochs
+    resumed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"{saved} of {epochs} epochs done" in resumed.stdout
+    return saved
+

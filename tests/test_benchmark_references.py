@@ -56,3 +56,15 @@ def test_every_family_has_a_reference():
         model = family(image_shape=(28, 28, 1), **speed.FAMILY_ARGS[name])
         model.compile(optimizer=model.default_optimizer())
         assert speed.reference_for(name, model) is not None, name
+
+
+def test_openmoji_benchmark_names_its_models_and_augmented_variants():
+    import openmoji
+
+    family, recipe = openmoji.recipe_for("stylegan+augment")
+    assert family == "stylegan" and recipe["model_args"]["augment"] == "color,translation,cutout"
+    assert "augment" not in openmoji.recipe_for("stylegan")[1]["model_args"]
+    assert set(openmoji.RECIPES) <= set(FAMILIES)
+    for bad in ("stylegan+noise", "nope"):
+        with pytest.raises(ValueError, match="unknown model"):
+            openmoji.recipe_for(bad)

@@ -4,7 +4,6 @@ the training recipe, the truncation trick end to end, and a killed BigGAN run th
 
 import json
 import os
-import subprocess
 import sys
 
 import keras
@@ -18,7 +17,7 @@ from keras_gen.data import training_data
 from keras_gen.latent import normal_from_seeds, truncate_normal
 from keras_gen.models import FAMILIES, BigGAN, SAGAN
 from keras_gen.networks.attention import ConditionalBatchNorm, SelfAttention2D
-from killed_runs import kill_after_backup
+from killed_runs import kill_and_resume
 
 
 def softmax(x):
@@ -214,13 +213,7 @@ def test_killed_biggan_run_resumes(tmp_path, repo_root):
                "--batch-size", "16", "--set", "base_filters=4", "--set", "latent_dim=12",
                "--set", "embedding_dim=8", "--no-validation", "--out", str(out),
                "--export-dir", str(exported), "--verbose", "0"]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    saved = kill_after_backup(command, out / "backup", 2, env, repo_root)
-    assert 2 <= saved < 5
-    resumed = subprocess.run(command, env=env, cwd=repo_root, capture_output=True, text=True,
-                             timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"{saved} of 5 epochs done" in resumed.stdout
+    kill_and_resume(command, out, 5, dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), repo_root)
     model = keras.saving.load_model(str(out / "model.keras"))
     # 5 epochs x 6 steps in all, counted by each optimizer across the kill
     assert int(model.get_optimizer("discriminator").iterations) == 30

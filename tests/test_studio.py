@@ -1,6 +1,7 @@
 """The studio web app: its JSON API through Flask's test client, and the page in headless Chromium."""
 
 import base64
+import contextlib
 import io
 import os
 import shutil
@@ -81,16 +82,18 @@ def test_models_are_listed_with_their_capabilities(client):
     vae = models["vae"]
     assert (vae["family"], vae["image_shape"], vae["latent_dim"]) == ("VAE", [28, 28, 1], 3)
     assert vae["capabilities"] == {"sample": "decode", "traverse": "decode", "interpolate": "decode",
-                                   "conditional": False, "truncation": False, "upload": ["reconstruct"]}
+                                   "conditional": False, "truncation": False, "style_mix": False,
+                                   "upload": ["reconstruct"]}
     cgan = models["cgan"]
     assert cgan["num_classes"] == 10
     assert cgan["capabilities"] == {"sample": "generate", "traverse": "generate", "interpolate": "generate",
-                                    "conditional": True, "truncation": False, "upload": []}
+                                    "conditional": True, "truncation": False, "style_mix": False,
+                                    "upload": []}
     pix2pix = models["pix2pix"]
     assert pix2pix["image_shape"] == [32, 32, 1]
     assert pix2pix["capabilities"] == {"sample": None, "traverse": None, "interpolate": None,
                                        "conditional": False, "truncation": False,
-                                       "upload": ["translate"]}
+                                       "style_mix": False, "upload": ["translate"]}
     assert models["denoising_ae"]["capabilities"]["upload"] == ["denoise", "reconstruct"]
 
 
@@ -214,16 +217,40 @@ def test_serving_url_mode_gives_the_in_process_answers(client, exported, tmp_pat
 
 
 # ---------------------------------------------------------------------- the page in a browser
-@pytest.fixture
-def studio_url(app):
+@contextlib.contextmanager
+def serving(app):
+    """`app` served on a free local port while the block runs; yields its URL."""
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture
+def studio_url(app):
+    with serving(app) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def page_of(app, height=900):
+    """A headless Chromium page on `app`'s studio, loaded (skips where Chromium is missing)."""
+    sync_playwright = chromium_or_skip()
+    with serving(app) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": height})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
 
 
 def chromium_or_skip():
@@ -239,6 +266,13 @@ def chromium_or_skip():
             pytest.fail(f"browser test cannot run in CI: {problem} (install Debian's chromium and playwright)")
         pytest.skip(problem)
     return sync_playwright
+
+
+def changes_image(page, image_id, action):
+    """Do `action()` on the page and wait until image `image_id` shows something new."""
+    before = page.get_attribute(f"#{image_id}", "src")
+    action()
+    page.wait_for_function(f"src => document.getElementById('{image_id}').src !== src", arg=before)
 
 
 def screenshot(page, tmp_path, name):
@@ -453,7 +487,8 @@ def test_truncation_slider_of_a_biggan(tmp_path):
     app = create_app(str(tmp_path))
     client = app.test_client()
     listing = client.get("/api/models").get_json()["models"][0]
-    assert listing["capabilities"]["truncation"] is True and listing["capabilities"]["conditional"]
+    assert listing["capabilities"]["truncation"] == {"space": "z", "none": 0.0, "min": 0.0, "max": 10.0}
+    assert listing["capabilities"]["conditional"]
     grid = decoded(client.post("/api/biggan/sample", json={"seed": 2, "count": 1, "label": 1,
                                                             "truncation": 0.5}))
     z = truncate_normal(normal_from_seeds([2], 9), 0.5)
@@ -466,29 +501,61 @@ def test_truncation_slider_of_a_biggan(tmp_path):
         response = client.post("/api/biggan/sample", json={"truncation": bad})
         assert response.status_code == 400 and "truncation" in response.get_json()["error"]
 
-    sync_playwright = chromium_or_skip()
-    from werkzeug.serving import make_server
+    with page_of(app) as page:
+        page.wait_for_function("document.getElementById('sample-image').src.startsWith('data:image/png')")
+        assert page.locator("#truncation-control").is_visible()
+        changes_image(page, "sample-image", lambda: page.locator("#sample-truncation").fill("0.5"))
+        assert page.inner_text("#truncation-value") == "0.50"
+        assert page.locator("#error").is_hidden()
+        screenshot(page, tmp_path, "studio_biggan_truncation.png")
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.set_default_timeout(60_000)
-                page.goto(f"http://127.0.0.1:{server.server_port}")
-                page.wait_for_function("document.getElementById('sample-image').src.startsWith('data:image/png')")
-                assert page.locator("#truncation-control").is_visible()
-                before = page.get_attribute("#sample-image", "src")
-                page.locator("#sample-truncation").fill("0.5")
-                page.wait_for_function("src => document.getElementById('sample-image').src !== src", arg=before)
-                assert page.inner_text("#truncation-value") == "0.50"
-                assert page.locator("#error").is_hidden()
-                screenshot(page, tmp_path, "studio_biggan_truncation.png")
-            finally:
-                browser.close()
-    finally:
-        server.shutdown()
-        thread.join(10)
+
+def test_style_mixing_grid_and_w_truncation_of_a_stylegan(tmp_path):
+    """A StyleGAN export gets a style-mixing panel (rows: coarse styles, columns: fine ones)
+    and a truncation slider in its own terms (psi in w space: 1 is off, 0 the mean image)."""
+    from keras_gen.models import StyleGAN
+
+    model = StyleGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4, max_filters=8,
+                     mapping_layers=2)
+    model.w_avg.assign(np.linspace(-1, 1, 8).astype("float32"))
+    export(model, str(tmp_path / "stylegan"))
+    app = create_app(str(tmp_path))
+    client = app.test_client()
+    caps = client.get("/api/models").get_json()["models"][0]["capabilities"]
+    assert caps["style_mix"] == {"num_ws": 6}
+    assert caps["truncation"] == {"space": "w", "none": 1.0, "min": 0.0, "max": 1.0}
+
+    grid = decoded(client.post("/api/stylegan/style_mix", json={"seed_a": 3, "seed_b": 7, "rows": 2,
+                                                                 "cols": 3, "crossover": 2}))
+    assert grid.shape == (3 * 16 + 2, 4 * 16 + 3, 3)  # (1 + rows) x (1 + cols) tiles, 1-pixel gaps
+
+    def tile(row, col):
+        return grid[row * 17:row * 17 + 16, col * 17:col * 17 + 16].astype(float)
+
+    def expected(a, b, crossover):
+        return np.round(np.asarray(model.style_mix_from_seeds([a], [b], [crossover])[0]) * 255)
+
+    assert np.abs(tile(0, 0) - 255).max() == 0  # the white corner
+    assert np.abs(tile(0, 2) - expected(8, 8, 6)).max() <= 1  # column seed 8 alone
+    assert np.abs(tile(2, 0) - expected(4, 4, 6)).max() <= 1  # row seed 4 alone
+    assert np.abs(tile(2, 3) - expected(4, 9, 2)).max() <= 1  # coarse from 4, fine from 9
+    for bad in ({"crossover": 0}, {"crossover": 6}, {"rows": 7}, {"seed_a": -1}):
+        response = client.post("/api/stylegan/style_mix", json=bad)
+        assert response.status_code == 400, bad
+
+    mean = decoded(client.post("/api/stylegan/sample", json={"seed": 0, "count": 2, "truncation": 0.0}))
+    assert np.array_equal(mean[:, :16], mean[:, 17:])  # psi 0: every seed gives the mean image
+    plain = decoded(client.post("/api/stylegan/sample", json={"seed": 0, "count": 1}))
+    assert np.abs(plain.astype(float) - np.round(np.asarray(model.sample_from_seeds(np.array([0]))[0]) * 255)).max() <= 1
+    assert client.post("/api/stylegan/sample", json={"truncation": 1.5}).status_code == 400
+
+    with page_of(app, height=1100) as page:
+        page.wait_for_function("document.getElementById('style-image').src.startsWith('data:image/png')")
+        assert page.locator("#style-panel").is_visible()
+        assert page.inner_text("#truncation-value") == "off"
+        assert page.get_attribute("#sample-truncation", "max") == "1"
+        assert page.inner_text("#style-crossover-value") == "3 of 6 layers from the row"
+        changes_image(page, "style-image", lambda: page.locator("#style-crossover").fill("1"))
+        assert page.inner_text("#style-crossover-value") == "1 of 6 layers from the row"
+        assert page.locator("#error").is_hidden()
+        screenshot(page, tmp_path, "studio_stylegan_style_mix.png")

@@ -88,7 +88,9 @@ PINNED_SIGNATURES = {
                  "translate_x_to_y_bytes", "translate_y_to_x_bytes"},
     "pixelcnn": {"serving_default", "log_prob", "sample", "sample_bytes"},
     "diffusion": {"serving_default", "sample", "sample_bytes"},
-    "sagan": GAN_SIGNATURES, "biggan": GAN_SIGNATURES,
+    "sagan": GAN_SIGNATURES, "biggan": GAN_SIGNATURES, "progan": GAN_SIGNATURES,
+    "stylegan": GAN_SIGNATURES | {"mapping", "synthesis", "synthesis_bytes", "style_mix",
+                                  "style_mix_bytes"},
 }
 # Variety beyond each family's smoke_config (optional: every registered family runs anyway).
 EXTRA_ARGS = {
@@ -184,3 +186,16 @@ def test_zero_steps_is_one_clear_line(tmp_path, repo_root):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == \
         "error: steps_per_epoch must be an integer >= 1, got 0"
+
+
+def test_an_epoch_of_steps_per_epoch_may_span_several_passes():
+    """`steps_per_epoch` beyond one pass over a small data set repeats it (the fake-faces app
+    runs 100-step epochs on 850 faces) instead of ending the epoch when the data runs out."""
+    from keras_gen.training import TrainingRun
+
+    run = TrainingRun("autoencoder", "digits", epochs=2, steps_per_epoch=30, batch_size=64,
+                      validation=False, verbose=0, model_args={"latent_dim": 4, "units": (16,)})
+    run.build()
+    assert 0 < int(run.task.train.cardinality()) < 30  # fewer batches than one epoch's steps
+    run.fit()
+    assert int(run.model.get_optimizer().iterations) == 60

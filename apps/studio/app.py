@@ -32,7 +32,7 @@ import flask
 import numpy as np
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from keras_gen.plots import image_grid, to_uint8
+from keras_gen.plots import image_grid, style_mixing_tiles, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,10 @@ MAX_NETWORK_PASSES = MAX_GRID_IMAGES * 20  # count x diffusion steps: the CPU co
 MAX_PIXEL_BY_PIXEL_IMAGES = 16  # PixelCNN: one network pass per pixel, h x w in sequence
 MAX_JSON_BYTES = 64 * 1024
 MAX_TRUNCATION = 10.0  # beyond about 4 a truncation changes nothing
+# What a `truncation` input means when the export's metadata does not say: BigGAN's threshold
+# on z (0 = none). StyleGAN's metadata says {"space": "w", "none": 1.0, "min": 0.0, "max": 1.0}.
+Z_TRUNCATION = {"space": "z", "none": 0.0, "min": 0.0, "max": MAX_TRUNCATION}
+MAX_STYLE_MIX_SIDE = 6
 LOCAL_HOSTNAMES = ("localhost",)
 
 
@@ -144,9 +148,15 @@ class StudioModel:
         self.latent_signature = next((sig for sig in ("decode", "generate")
                                       if "z" in self.signature_inputs.get(sig, ())), None)
         self.seed_signature = "sample" if "seeds" in self.signature_inputs.get("sample", ()) else None
-        # the truncation trick (SAGAN, BigGAN): the grid is then drawn by `sample`, so that a
-        # seed keeps its image as the slider moves (0 = no truncation)
+        # the truncation trick (SAGAN, BigGAN in z; StyleGAN in w): the grid is then drawn by
+        # `sample`, so that a seed keeps its image as the slider moves
         self.truncatable = "truncation" in self.signature_inputs.get("sample", ())
+        self.truncation = ({**Z_TRUNCATION, **(metadata.get("truncation") or {})}
+                           if self.truncatable else None)
+        # StyleGAN: coarse styles from one seed, fine ones from another
+        self.num_ws = metadata.get("num_ws")
+        self.style_mixing = bool(self.num_ws) and {"seeds_a", "seeds_b", "crossover"} <= set(
+            self.signature_inputs.get("style_mix", ()))
         # a sampler from seeds alone with no step count draws one pixel per network pass
         self.pixel_by_pixel = bool(self.seed_signature and not self.latent_signature
                                    and "steps" not in self.signature_inputs.get("sample", ()))
@@ -206,7 +216,8 @@ class StudioModel:
                 "traverse": self.latent_signature,
                 "interpolate": self.latent_signature,
                 "conditional": self.conditional,
-                "truncation": self.truncatable,
+                "truncation": self.truncation or False,
+                "style_mix": {"num_ws": self.num_ws} if self.style_mixing else False,
                 "upload": self.upload_signatures,
             },
         }
@@ -258,14 +269,15 @@ class StudioModel:
 
     def sample(self, seed, count, label=None, steps=None, truncation=None):
         """`count` images for seeds `seed, seed + 1, ...` (one latent code per seed);
-        `truncation` (models whose `sample` takes one; 0 or None = none) truncates z."""
+        `truncation` (models whose `sample` takes one; None = none) as `self.truncation` says."""
         self.require("sample", self.can_sample)
-        if truncation and not self.truncatable:
+        if truncation is not None and not self.truncatable:
             raise StudioError(f"model {self.name!r} ({self.family}) takes no truncation")
         seeds = np.arange(seed, seed + count, dtype=np.int64)
         if self.truncatable:
+            value = self.truncation["none"] if truncation is None else truncation
             return self._images("sample", seeds=seeds.astype(np.int32),
-                                truncation=np.full(count, truncation or 0.0, np.float32),
+                                truncation=np.full(count, value, np.float32),
                                 **self._labels(label, count, "sample"))
         if self.latent_signature:
             z = np.stack([latent_for_seed(s, self.latent_dim) for s in seeds])
@@ -274,6 +286,17 @@ class StudioModel:
         if "steps" in self.signature_inputs["sample"]:
             inputs["steps"] = np.full(count, steps or min(20, self.timesteps or 20), np.int32)
         return self._images("sample", **inputs)
+
+    def style_mix(self, seeds_a, seeds_b, crossover):
+        """StyleGAN's style-mixing grid (`keras_gen.plots.style_mixing_tiles`): the column
+        seeds along the top, the row seeds down the left, each cell with its row's coarse
+        styles (layers below `crossover`) and its column's fine ones."""
+        self.require("mix styles", self.style_mixing)
+
+        def mix(a, b, cut):
+            return self._images("style_mix", seeds_a=a, seeds_b=b, crossover=cut)
+
+        return style_mixing_tiles(mix, list(seeds_a), list(seeds_b), crossover, self.num_ws)
 
     def decode(self, z, label=None):
         self.require("decode a latent code", self.latent_signature)
@@ -526,9 +549,27 @@ def create_app(exported_dir="exported", serving_url=None, max_upload_bytes=2 * 1
         if model.pixel_by_pixel and count > MAX_PIXEL_BY_PIXEL_IMAGES:
             raise StudioError(f"count must be at most {MAX_PIXEL_BY_PIXEL_IMAGES} for a model that "
                               f"samples pixel by pixel, got {count}")
-        truncation = _float_field(body, "truncation", 0.0, 0.0, MAX_TRUNCATION)
+        truncation = None
+        if model.truncation:
+            limits = model.truncation
+            truncation = _float_field(body, "truncation", limits["none"], limits["min"], limits["max"])
+        elif body.get("truncation") not in (None, "", 0, 0.0):
+            raise StudioError(f"model {model.name!r} ({model.family}) takes no truncation")
         images = model.sample(seed, count, model.check_label(body.get("label")), steps, truncation)
         return _image_response(images, seed=seed)
+
+    @app.post("/api/<name>/style_mix")
+    def style_mix(name):
+        model = model_named(name)
+        model.require("mix styles", model.style_mixing)
+        body = _json_body()
+        rows = _int_field(body, "rows", 3, 1, MAX_STYLE_MIX_SIDE)
+        cols = _int_field(body, "cols", 3, 1, MAX_STYLE_MIX_SIDE)
+        seed_a = _int_field(body, "seed_a", 0, 0, MAX_SEED - MAX_STYLE_MIX_SIDE)
+        seed_b = _int_field(body, "seed_b", 100, 0, MAX_SEED - MAX_STYLE_MIX_SIDE)
+        crossover = _int_field(body, "crossover", model.num_ws // 2, 1, model.num_ws - 1)
+        images = model.style_mix(range(seed_a, seed_a + rows), range(seed_b, seed_b + cols), crossover)
+        return _image_response(images, cols=cols + 1, crossover=crossover)
 
     @app.post("/api/<name>/decode")
     def decode(name):

@@ -12,6 +12,8 @@ from keras_gen.models.cyclegan import CycleGAN, ImageHistoryPool
 from keras_gen.models.pix2pix import Pix2Pix
 from keras_gen.models.gan import DCGAN, GAN
 from keras_gen.models.wgan import WGAN_GP
+from keras_gen.models.progan import ProGAN
+from keras_gen.models.stylegan import StyleGAN
 from keras_gen.models.sagan import SAGAN, BigGAN
 from keras_gen.models.diffusion import DiffusionModel
 from keras_gen.models.pixelcnn import PixelCNN
@@ -29,7 +31,9 @@ __all__ = [
     "CycleGAN",
     "ImageHistoryPool",
     "Pix2Pix",
+    "ProGAN",
     "SAGAN",
+    "StyleGAN",
     "FAMILIES",
     "VAE",
     "AutoEncoder",

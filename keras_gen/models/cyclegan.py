@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gen import losses as L
+from keras_gen.augment import diff_augment, parse_policy
 from keras_gen.models.pix2pix import to_model_range, to_unit_range
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.resnet import resnet_generator
@@ -96,6 +97,9 @@ class ImageHistoryPool(keras.layers.Layer):
 class CycleGAN(GenerativeModel):
     """Two ResNet generators and two PatchGAN discriminators for unpaired translation.
 
+    `augment` is a DiffAugment policy (`keras_gen.augment`) for every image either
+    discriminator sees in training (real, generated and pooled).
+
     Example:
     >>> import numpy as np
     >>> model = CycleGAN(image_shape=(28, 28, 1), base_filters=8, num_blocks=1)
@@ -114,8 +118,12 @@ class CycleGAN(GenerativeModel):
     smoke_config = dict(base_filters=4, num_blocks=1, discriminator_layers=2, pool_size=4)
 
     def __init__(self, image_shape=(256, 256, 3), lambda_cycle=10.0, lambda_identity=0.5,
-                 pool_size=50, base_filters=64, num_blocks=6, discriminator_layers=3, **kwargs):
+                 pool_size=50, base_filters=64, num_blocks=6, discriminator_layers=3, augment="",
+                 **kwargs):
         super().__init__(**kwargs)
+        self.augment = ",".join(parse_policy(augment))
+        if self.augment:
+            self.seed_generator = keras.random.SeedGenerator()
         self.image_shape = tuple(int(d) for d in image_shape)
         self.lambda_cycle = float(lambda_cycle)
         self.lambda_identity = float(lambda_identity)
@@ -154,9 +162,13 @@ class CycleGAN(GenerativeModel):
         fake_x = ops.cast(f(real_y, training=training), "float32")
         cycled_x = ops.cast(f(fake_y, training=training), "float32")
         cycled_y = ops.cast(g(fake_x, training=training), "float32")
-        adversarial = (
-            L.generator_loss("least_squares", self.discriminator_y(fake_y, training=training))
-            + L.generator_loss("least_squares", self.discriminator_x(fake_x, training=training)))
+        def judge(discriminator, images):  # D sees augmented images in training, when asked
+            if training and self.augment:
+                images = diff_augment(images, self.augment, seed=self.seed_generator)
+            return discriminator(images, training=training)
+
+        adversarial = (L.generator_loss("least_squares", judge(self.discriminator_y, fake_y))
+                       + L.generator_loss("least_squares", judge(self.discriminator_x, fake_x)))
         cycle = L.mean_absolute_error(real_x, cycled_x) + L.mean_absolute_error(real_y, cycled_y)
         g_loss = adversarial + self.lambda_cycle * cycle
         identity = ops.zeros_like(cycle)
@@ -169,10 +181,10 @@ class CycleGAN(GenerativeModel):
         if training:
             pooled_y, pooled_x = self.pool_y.query(pooled_y), self.pool_x.query(pooled_x)
         d_loss = 0.5 * (
-            L.discriminator_loss("least_squares", self.discriminator_y(real_y, training=training),
-                                 self.discriminator_y(pooled_y, training=training))
-            + L.discriminator_loss("least_squares", self.discriminator_x(real_x, training=training),
-                                   self.discriminator_x(pooled_x, training=training)))
+            L.discriminator_loss("least_squares", judge(self.discriminator_y, real_y),
+                                 judge(self.discriminator_y, pooled_y))
+            + L.discriminator_loss("least_squares", judge(self.discriminator_x, real_x),
+                                   judge(self.discriminator_x, pooled_x)))
         return {"g_loss": g_loss, "d_loss": d_loss, "g_adversarial": adversarial,
                 "cycle_loss": cycle, "identity_loss": identity}
 
@@ -208,5 +220,5 @@ class CycleGAN(GenerativeModel):
         config.update(image_shape=list(self.image_shape), lambda_cycle=self.lambda_cycle,
                       lambda_identity=self.lambda_identity, pool_size=self.pool_size,
                       base_filters=self.base_filters, num_blocks=self.num_blocks,
-                      discriminator_layers=self.discriminator_layers)
+                      discriminator_layers=self.discriminator_layers, augment=self.augment)
         return config

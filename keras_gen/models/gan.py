@@ -10,7 +10,8 @@ steps, as `updates()` says):
 
 with the adversarial losses of `keras_gen.losses` (minimax `log(1 - D(G(z)))`,
 non-saturating, least squares, hinge, Wasserstein). Stabilisers, all options: one-sided
-label smoothing, instance noise annealed to zero, spectral normalization in D, separate
+label smoothing, instance noise annealed to zero, differentiable augmentation of everything D
+sees (`augment`, `keras_gen.augment`), spectral normalization in D, separate
 learning rates (compile with `{"generator": ..., "discriminator": ...}`), and an EMA copy of G
 used for sampling and export. Images are in [-1, 1] (tanh); exports return [0, 1].
 """
@@ -23,6 +24,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gen import losses as L
+from keras_gen.augment import diff_augment, parse_policy
 from keras_gen.latent import normal_from_seeds
 from keras_gen.networks import mlp_discriminator, mlp_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
@@ -50,6 +52,8 @@ class GAN(GenerativeModel):
         label_smoothing: one-sided: real targets become `1 - label_smoothing`.
         instance_noise: stddev of Gaussian noise added to D's inputs, annealed linearly to 0
             over `instance_noise_steps` discriminator steps.
+        augment: DiffAugment policy applied, in training, to the real and the generated
+            images before D scores them, e.g. `"color,translation,cutout"` (`""`: none).
         spectral_norm: spectral normalization on D's layers.
         ema_decay: keep an exponential moving average of G's weights (e.g. 0.999) and use it
             in `sample`, `generate_from` and export.
@@ -87,6 +91,7 @@ class GAN(GenerativeModel):
         label_smoothing=0.0,
         instance_noise=0.0,
         instance_noise_steps=2000,
+        augment="",
         spectral_norm=False,
         ema_decay=None,
         n_critic=1,
@@ -116,6 +121,7 @@ class GAN(GenerativeModel):
         self.label_smoothing = float(label_smoothing)
         self.instance_noise = float(instance_noise)
         self.instance_noise_steps = int(instance_noise_steps)
+        self.augment = ",".join(parse_policy(augment))
         self.spectral_norm = bool(spectral_norm)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.n_critic = int(n_critic)
@@ -199,14 +205,18 @@ class GAN(GenerativeModel):
                 Update("generator", "g_loss", every=self.n_critic))
 
     def compute_losses(self, data, training=False):
-        """Both players' losses from one generator pass. Label smoothing, instance noise and
-        the gradient penalty apply in training only (`d_total` is what D minimises)."""
+        """Both players' losses from one generator pass. Augmentation, label smoothing,
+        instance noise and the gradient penalty apply in training only (`d_total` is what D
+        minimises); the penalty is taken on the augmented images D saw."""
         real, labels = self.split_batch(data)
         real = ops.cast(real, "float32")
         batch = ops.shape(real)[0]
         z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         stddev = self.instance_noise_stddev() if training else 0.0
         fake = ops.cast(self.generator(self.generator_inputs(z, labels), training=training), "float32")
+        if training and self.augment:
+            real = diff_augment(real, self.augment, seed=self.seed_generator)
+            fake = diff_augment(fake, self.augment, seed=self.seed_generator)
         real_out, fake_out = self.score_real_and_fake(
             self.add_instance_noise(real, stddev, training),
             self.add_instance_noise(fake, stddev, training), labels, training)
@@ -216,9 +226,10 @@ class GAN(GenerativeModel):
                   "fake_output": fake_out}
         if training and self.gradient_penalty_weight:
             penalty = L.gradient_penalty(
-                self.discriminator, real, tf.stop_gradient(fake),
-                keras.random.uniform((batch,), seed=self.seed_generator),
-                condition=self.condition_vector(labels))
+                lambda images, training: self.discriminator(
+                    self.discriminator_inputs(images, labels), training=training),
+                real, tf.stop_gradient(fake),
+                keras.random.uniform((batch,), seed=self.seed_generator))
             losses["gradient_penalty"] = penalty
             losses["d_total"] = d_loss + self.gradient_penalty_weight * penalty
         losses["g_loss"] = L.generator_loss(self.loss_kind, fake_out)
@@ -241,10 +252,6 @@ class GAN(GenerativeModel):
     def after_update(self, slot):
         if slot == "generator":
             self.update_ema()
-
-    def condition_vector(self, labels):
-        """The vector joined to D's input for the gradient penalty (None when unconditional)."""
-        return None
 
     def update_ema(self):
         """Move the EMA generator's weights towards the generator's."""
@@ -297,6 +304,7 @@ class GAN(GenerativeModel):
             label_smoothing=self.label_smoothing,
             instance_noise=self.instance_noise,
             instance_noise_steps=self.instance_noise_steps,
+            augment=self.augment,
             spectral_norm=self.spectral_norm,
             ema_decay=self.ema_decay,
             n_critic=self.n_critic,

@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gen import losses as L
+from keras_gen.augment import diff_augment_pair, parse_policy
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.unet import unet_generator
 from keras_gen.training import GenerativeModel, Update, register_family
@@ -38,6 +39,8 @@ class Pix2Pix(GenerativeModel):
     Args:
         image_shape: shape of the input images; `output_channels` defaults to its channels.
         lambda_l1: weight of the L1 term (100 in the paper).
+        augment: DiffAugment policy (`keras_gen.augment`) for the pairs D judges in training;
+            both images of a pair get the same draw.
 
     Example:
     >>> import numpy as np
@@ -57,8 +60,11 @@ class Pix2Pix(GenerativeModel):
     smoke_config = dict(base_filters=4, discriminator_layers=2, dropout=0.0)
 
     def __init__(self, image_shape=(256, 256, 3), output_channels=None, lambda_l1=100.0,
-                 base_filters=64, discriminator_layers=3, dropout=0.5, **kwargs):
+                 base_filters=64, discriminator_layers=3, dropout=0.5, augment="", **kwargs):
         super().__init__(**kwargs)
+        self.augment = ",".join(parse_policy(augment))
+        if self.augment:
+            self.seed_generator = keras.random.SeedGenerator()
         self.image_shape = tuple(int(d) for d in image_shape)
         self.output_channels = int(output_channels or self.image_shape[-1])
         self.lambda_l1 = float(lambda_l1)
@@ -89,8 +95,12 @@ class Pix2Pix(GenerativeModel):
         inputs, targets = data[0], data[1]
         # the generator keeps its dropout on in evaluation too: the paper's noise source
         fake = ops.cast(self.generator(inputs, training=True), "float32")
-        real_logits = self.discriminator([inputs, targets], training=training)
-        fake_logits = self.discriminator([inputs, fake], training=training)
+        real_pair, fake_pair = (inputs, targets), (inputs, fake)
+        if training and self.augment:  # each pair shifted / cut out as one
+            real_pair = diff_augment_pair(*real_pair, self.augment, seed=self.seed_generator)
+            fake_pair = diff_augment_pair(*fake_pair, self.augment, seed=self.seed_generator)
+        real_logits = self.discriminator(list(real_pair), training=training)
+        fake_logits = self.discriminator(list(fake_pair), training=training)
         adversarial = L.generator_loss("non_saturating", fake_logits)
         l1 = L.mean_absolute_error(targets, fake)
         return {"d_loss": L.discriminator_loss("non_saturating", real_logits, fake_logits),
@@ -112,5 +122,6 @@ class Pix2Pix(GenerativeModel):
         config = super().get_config()
         config.update(image_shape=list(self.image_shape), output_channels=self.output_channels,
                       lambda_l1=self.lambda_l1, base_filters=self.base_filters,
-                      discriminator_layers=self.discriminator_layers, dropout=self.dropout)
+                      discriminator_layers=self.discriminator_layers, dropout=self.dropout,
+                      augment=self.augment)
         return config

@@ -6,13 +6,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from keras_gen.networks.normalization import synchronized_batch_norm
-
-
-def spectral(layer, enabled=True):
-    """`layer` wrapped in spectral normalization when `enabled` (the attention GANs put it on
-    every weight layer of G and D); the wrapper is named `<layer name>_sn`."""
-    return layers.SpectralNormalization(layer, name=f"{layer.name}_sn") if enabled else layer
+from keras_gen.networks.normalization import spectral, synchronized_batch_norm
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")

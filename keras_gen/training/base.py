@@ -477,7 +477,14 @@ class GenerativeModel(keras.Model):
     def after_update(self, slot):
         """Called after each step of optimizer `slot` (EMA copies follow their network here)."""
 
+    def before_step(self, data):
+        """Called at the start of each training step with its batch: state that follows the
+        training data rather than a gradient moves here (ProGAN's image count and growth,
+        StyleGAN's mean w). Under `tf.distribute` it runs on every replica; a model variable
+        it assigns needs an aggregation (`"only_first_replica"`)."""
+
     def train_step(self, data):
+        self.before_step(data)
         updates = self.updates()
         slots = list(dict.fromkeys(update.slot for update in updates))
         # due flags are read before any optimizer steps (the step counter moves with them)

@@ -241,8 +241,11 @@ class TrainingRun:
         if self.pretrain_epochs:
             self.model.pretrain_layerwise(self.task.train, epochs_per_layer=self.pretrain_epochs,
                                           steps_per_epoch=self.steps_per_epoch, verbose=self.verbose)
+        train = self.task.train
+        if self.steps_per_epoch and int(train.cardinality()) >= 0:
+            train = train.repeat()  # an epoch of steps_per_epoch may span several passes
         self.history = self.model.fit(
-            self.task.train, epochs=self.epochs,
+            train, epochs=self.epochs,
             steps_per_epoch=self.steps_per_epoch or self.task.steps_per_epoch,
             validation_data=self.task.validation, callbacks=callbacks,
             shuffle=False,  # the pipelines shuffle already

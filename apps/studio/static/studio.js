@@ -123,6 +123,41 @@ async function loadLatent() {
   await decodeNow();
 }
 
+async function styleMix() {
+  const model = state.model;
+  const size = intValue("style-size") || 4;
+  const result = await postJSON(`/api/${encodeURIComponent(model.name)}/style_mix`, {
+    seed_a: intValue("style-seed-a"), seed_b: intValue("style-seed-b"), rows: size, cols: size,
+    crossover: intValue("style-crossover"),
+  });
+  if (model === state.model) showImage($("style-image"), result, 560);
+}
+
+function showCrossover() {
+  const caps = state.model.capabilities.style_mix;
+  $("style-crossover-value").textContent = `${intValue("style-crossover")} of ${caps.num_ws} layers from the row`;
+}
+
+// The truncation slider in the model's own terms: BigGAN's threshold on z (0 = off, up to 2
+// here), StyleGAN's psi in w space (1 = off, 0 = the mean image).
+function setTruncationSlider(limits) {
+  const slider = $("sample-truncation");
+  const inW = limits.space === "w";
+  slider.min = String(limits.min);
+  slider.max = String(inW ? limits.max : Math.min(2, limits.max));
+  slider.value = String(limits.none);
+  $("truncation-control").title = inW
+    ? "w pulled towards the mean w: 1 is off, smaller is more typical and less varied"
+    : "z drawn inside [-t, t]: 0 is off, smaller is more typical and less varied";
+  showTruncation();
+}
+
+function showTruncation() {
+  const limits = state.model.capabilities.truncation;
+  const t = Number($("sample-truncation").value);
+  $("truncation-value").textContent = t === limits.none ? "off" : t.toFixed(2);
+}
+
 async function interpolate() {
   const model = state.model;
   const result = await postJSON(`/api/${encodeURIComponent(model.name)}/interpolate`, {
@@ -172,17 +207,25 @@ async function pickModel(name) {
   $("sample-panel").hidden = !caps.sample;
   $("steps-control").hidden = !(caps.sample === "sample" && model.family === "DiffusionModel");
   $("truncation-control").hidden = !caps.truncation;
+  if (caps.truncation) setTruncationSlider(caps.truncation);
+  $("style-panel").hidden = !caps.style_mix;
+  if (caps.style_mix) {
+    $("style-crossover").max = String(caps.style_mix.num_ws - 1);
+    $("style-crossover").value = String(Math.floor(caps.style_mix.num_ws / 2));
+    showCrossover();
+  }
   $("traverse-panel").hidden = !caps.traverse;
   $("interpolate-panel").hidden = !caps.interpolate;
   $("upload-panel").hidden = caps.upload.length === 0;
   $("upload-signature").replaceChildren(...caps.upload.map((s) => new Option(s, s)));
-  for (const id of ["sample-image", "traverse-image", "interp-image"]) $(id).removeAttribute("src");
+  for (const id of ["sample-image", "traverse-image", "interp-image", "style-image"]) $(id).removeAttribute("src");
   for (const id of ["translate-input", "translate-image"]) { $(id).removeAttribute("src"); $(id).hidden = true; }
   $("upload-input").value = "";
   await guarded(async () => {
     if (caps.sample) await sample();
     if (caps.traverse) { buildSliders(); await loadLatent(); }
     if (caps.interpolate) await interpolate();
+    if (caps.style_mix) await styleMix();
   });
 }
 
@@ -207,10 +250,7 @@ function wire() {
     if (caps.interpolate) await interpolate();
   }));
   $("sample-button").addEventListener("click", () => guarded(sample));
-  $("sample-truncation").addEventListener("input", () => {
-    const t = Number($("sample-truncation").value);
-    $("truncation-value").textContent = t > 0 ? t.toFixed(2) : "off";
-  });
+  $("sample-truncation").addEventListener("input", showTruncation);
   $("sample-truncation").addEventListener("change", () => guarded(sample));
   $("sample-next").addEventListener("click", () => {
     $("sample-seed").value = intValue("sample-seed") + (intValue("sample-count") || 16);
@@ -223,6 +263,9 @@ function wire() {
     decodeNow();
   });
   $("interp-button").addEventListener("click", () => guarded(interpolate));
+  $("style-button").addEventListener("click", () => guarded(styleMix));
+  $("style-crossover").addEventListener("input", showCrossover);
+  $("style-crossover").addEventListener("change", () => guarded(styleMix));
   $("upload-form").addEventListener("submit", (e) => { e.preventDefault(); guarded(upload); });
   $("upload-input").addEventListener("change", () => { if ($("upload-input").files.length) guarded(upload); });
 }
