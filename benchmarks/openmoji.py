@@ -19,7 +19,8 @@ Class-conditional models (BigGAN; SAGAN with `conditional=True`) are asked for l
 at the training split's group frequencies, so their FID compares the same mix of groups; the
 report adds their class consistency (does the evaluator see the requested group) beside the
 evaluator's own accuracy on the held-out real emoji (the most consistency can show with this
-evaluator). For models whose `sample` takes a truncation, `--truncation-sweep` scores the
+evaluator). For models whose `sample` takes a truncation, `--truncation-sweep` (thresholds
+on z) or `--psi-sweep` (StyleGAN's psi in w space) scores the
 same seeds at each threshold and plots FID and consistency against it
 (figures/<name>_<model>_truncation.png, plus a strip of one seed per row across thresholds).
 
@@ -85,8 +86,14 @@ def recipe_for(name):
     return family, recipe
 
 
-def takes_truncation(model):
-    return "truncation" in inspect.signature(model.sample).parameters
+def truncation_kind(model):
+    """What a model's `truncation` means (None when its `sample` takes none): BigGAN's
+    threshold on z (`none` 0) unless its export metadata says otherwise (StyleGAN: psi in w
+    space, `none` 1)."""
+    if "truncation" not in inspect.signature(model.sample).parameters:
+        return None
+    declared = model.export_metadata().get("truncation") or {}
+    return {"space": "z", "none": 0.0, **declared}
 
 
 def draw(model, num_samples, seed, labels=None, truncation=None):
@@ -104,49 +111,71 @@ def draw(model, num_samples, seed, labels=None, truncation=None):
 
 
 def truncation_sweep(model, name, thresholds, labels, args, extractor, reference, figures, tag):
-    """FID / KID / consistency of the same seeds at each truncation threshold (0 = none), a
-    plot of them against the threshold, and a strip: one seed per row, thresholds across."""
+    """FID / KID / consistency of the same seeds at each truncation value (the model's own
+    kind: a threshold on z, 0 = none; or psi in w space, 1 = none), a plot of them against
+    it, and a strip: one seed per row, the values across in the order given."""
+    kind = truncation_kind(model)
+    sweep = []
+    for value in thresholds:
+        images = draw(model, args.samples, args.seed, labels, truncation=value)
+        report = score(images, extractor, reference, labels)
+        sweep.append({"truncation": value, **{k: report[k] for k in report
+                                              if k in ("fid", "kid", "class_consistency",
+                                                       "confident_share", "entropy")}})
+        print(name, "truncation", sweep[-1], flush=True)
+    strip = np.concatenate([np.asarray(model.sample(
+        1, seed=args.seed + row, truncation=value,
+        **({} if labels is None else {"labels": labels[row:row + 1]})))
+        for row in range(8) for value in thresholds])
+    save_image_grid(strip, os.path.join(figures, f"{tag}_{name}_truncation_strip.png"),
+                    cols=len(thresholds), scale=3)
+    plot_sweep(sweep, kind, f"{name}: truncation sweep, {args.samples} samples",
+               os.path.join(figures, f"{tag}_{name}_truncation.png"))
+    return {"kind": kind, "points": sweep}
+
+
+def plot_sweep(sweep, kind, title, path):
+    """FID (and class consistency where measured) against the truncation value, with the
+    untruncated value as a dotted line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sweep = []
-    for threshold in thresholds:
-        images = draw(model, args.samples, args.seed, labels, truncation=threshold)
-        report = score(images, extractor, reference, labels)
-        sweep.append({"truncation": threshold, **{k: report[k] for k in report
-                                                  if k in ("fid", "kid", "class_consistency",
-                                                           "confident_share", "entropy")}})
-        print(name, "truncation", sweep[-1], flush=True)
-    shown = [t for t in thresholds if t > 0] + [0.0]
-    strip = np.concatenate([np.asarray(model.sample(
-        1, seed=args.seed + row, truncation=t,
-        **({} if labels is None else {"labels": labels[row:row + 1]})))
-        for row in range(8) for t in shown])
-    save_image_grid(strip, os.path.join(figures, f"{tag}_{name}_truncation_strip.png"),
-                    cols=len(shown), scale=3)
-    finite = [e for e in sweep if e["truncation"] > 0]
-    xs = [e["truncation"] for e in finite]
+    none = next((e for e in sweep if e["truncation"] == kind["none"]), None)
+    shown = sorted((e for e in sweep if e is not none), key=lambda e: e["truncation"])
+    xs = [e["truncation"] for e in shown]
     fig, left = plt.subplots(figsize=(6, 3.5))
-    left.plot(xs, [e["fid"] for e in finite], "o-", color="tab:blue", label="FID")
-    none = next((e for e in sweep if e["truncation"] <= 0), None)
+    left.plot(xs, [e["fid"] for e in shown], "o-", color="tab:blue", label="FID")
     if none is not None:
         left.axhline(none["fid"], color="tab:blue", linestyle=":", label="FID, no truncation")
-    left.set_xlabel("truncation threshold t (z resampled into [-t, t])")
+    left.set_xlabel("psi (w pulled towards the mean w; 1 = none)" if kind["space"] == "w"
+                    else "truncation threshold t (z resampled into [-t, t])")
     left.set_ylabel("FID (openmoji evaluator)", color="tab:blue")
-    if labels is not None:
+    if "class_consistency" in sweep[0]:
         right = left.twinx()
-        right.plot(xs, [e["class_consistency"] for e in finite], "s-", color="tab:red",
+        right.plot(xs, [e["class_consistency"] for e in shown], "s-", color="tab:red",
                    label="class consistency")
         if none is not None:
             right.axhline(none["class_consistency"], color="tab:red", linestyle=":")
         right.set_ylabel("class consistency", color="tab:red")
-    left.set_title(f"{name}: truncation sweep, {args.samples} samples")
+    left.set_title(title)
     fig.tight_layout()
-    fig.savefig(os.path.join(figures, f"{tag}_{name}_truncation.png"), dpi=120)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
-    return sweep
+
+
+def sweep_rows(name, sweep):
+    """Markdown rows of one truncation sweep (`{"kind", "points"}`), labelled in its kind."""
+    kind, rows = sweep["kind"], []
+    for point in sweep["points"]:
+        value = point["truncation"]
+        label = "none" if value == kind["none"] else (f"psi {value}" if kind["space"] == "w" else f"t {value}")
+        consistency = " / class consistency" if "class_consistency" in point else ""
+        rows.append((f"{name} truncation {label}: FID / KID{consistency}",
+                     f"{point['fid']} / {point['kid']}"
+                     + (f" / {point['class_consistency']}" if consistency else "")))
+    return rows
 
 
 def train_family(name, args):
@@ -187,6 +216,26 @@ def score(images, extractor, reference_features, requested_classes=None):
     return rounded(report)
 
 
+def report_rows(results):
+    """The markdown rows of a run's `results` (also used to re-render a results JSON)."""
+    floor = results["reference"]["test_vs_train (floor)"]
+    ceiling = results["reference"]["noise_vs_train (ceiling)"]
+    rows = [(f"{name} ({e['minutes']} min, {e['train_steps']} steps): FID / KID / group entropy / "
+             f"confident", f"{e['fid']} / {e['kid']} / {e['entropy']} / {e['confident_share']}"
+             + (f"; class consistency {e['class_consistency']}" if "class_consistency" in e else ""))
+            for name, e in results["models"].items()]
+    for name, e in results["models"].items():
+        if "truncation_sweep" in e:
+            rows += sweep_rows(name, e["truncation_sweep"])
+    rows.append(("evaluator accuracy on the real test emoji (bounds class consistency)",
+                 str(results["reference"]["evaluator_accuracy_on_test"])))
+    rows += [("real test emoji vs train (floor): FID / KID / group entropy / confident",
+              f"{floor['fid']} / {floor['kid']} / {floor['entropy']} / {floor['confident_share']}"),
+             ("uniform noise vs train (ceiling): FID / KID",
+              f"{ceiling['fid']} / {ceiling['kid']}")]
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -199,7 +248,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     parser.add_argument("--truncation-sweep", default="0.25,0.5,1.0,1.5,2.0,0",
-                        help="thresholds for models whose sample takes a truncation (0 = none)")
+                        help="thresholds for models that truncate z (0 = none)")
+    parser.add_argument("--psi-sweep", default="0,0.25,0.5,0.7,0.85,1",
+                        help="psi values for models that truncate in w space (StyleGAN; 1 = none)")
     parser.add_argument("--name", default=None,
                         help="results file name (default: the dataset's name)")
     args = parser.parse_args(argv)
@@ -248,8 +299,10 @@ def main(argv=None):
         entry.update(train_steps=int(steps), train_seconds=seconds,
                      sampling_seconds=round(time.perf_counter() - start, 1),
                      **score(images, extractor, reference, labels))
-        if name != "calibration" and takes_truncation(model) and args.truncation_sweep:
-            thresholds = [float(t) for t in args.truncation_sweep.split(",")]
+        kind = None if name == "calibration" else truncation_kind(model)
+        sweep_values = args.psi_sweep if kind and kind["space"] == "w" else args.truncation_sweep
+        if kind and sweep_values:
+            thresholds = [float(t) for t in sweep_values.split(",")]
             entry["truncation_sweep"] = truncation_sweep(model, name, thresholds, labels, args,
                                                          extractor, reference, figures, tag)
         results["models"][name] = entry
@@ -262,24 +315,7 @@ def main(argv=None):
                     cols=12, scale=3)
     results["overview_rows"] = ["real test emoji", *args.models.split(",")]
 
-    floor = results["reference"]["test_vs_train (floor)"]
-    ceiling = results["reference"]["noise_vs_train (ceiling)"]
-    rows = [(f"{name} ({e['minutes']} min, {e['train_steps']} steps): FID / KID / group entropy / "
-             f"confident", f"{e['fid']} / {e['kid']} / {e['entropy']} / {e['confident_share']}"
-             + (f"; class consistency {e['class_consistency']}" if "class_consistency" in e else ""))
-            for name, e in results["models"].items()]
-    for name, e in results["models"].items():
-        for point in e.get("truncation_sweep", ()):
-            rows.append((f"{name} truncation {point['truncation'] or 'none'}: FID / KID"
-                         + (" / class consistency" if "class_consistency" in point else ""),
-                         f"{point['fid']} / {point['kid']}"
-                         + (f" / {point['class_consistency']}" if "class_consistency" in point else "")))
-    rows.append(("evaluator accuracy on the real test emoji (bounds class consistency)",
-                 str(results["reference"]["evaluator_accuracy_on_test"])))
-    rows += [("real test emoji vs train (floor): FID / KID / group entropy / confident",
-              f"{floor['fid']} / {floor['kid']} / {floor['entropy']} / {floor['confident_share']}"),
-             ("uniform noise vs train (ceiling): FID / KID",
-              f"{ceiling['fid']} / {ceiling['kid']}")]
+    rows = report_rows(results)
     command = "python benchmarks/openmoji.py " + " ".join(argv if argv is not None else sys.argv[1:])
     write_results(args.out, tag, results, rows, command=command.strip())
     return results

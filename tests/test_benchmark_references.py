@@ -68,3 +68,19 @@ def test_openmoji_benchmark_names_its_models_and_augmented_variants():
     for bad in ("stylegan+noise", "nope"):
         with pytest.raises(ValueError, match="unknown model"):
             openmoji.recipe_for(bad)
+
+
+def test_openmoji_benchmark_reads_each_models_truncation_in_its_own_terms():
+    import openmoji
+
+    stylegan = FAMILIES["stylegan"](image_shape=(16, 16, 3), **FAMILIES["stylegan"].smoke_config)
+    assert openmoji.truncation_kind(stylegan)["space"] == "w"
+    assert openmoji.truncation_kind(stylegan)["none"] == 1.0
+    biggan = FAMILIES["biggan"](image_shape=(16, 16, 3), **FAMILIES["biggan"].smoke_config)
+    assert openmoji.truncation_kind(biggan) == {"space": "z", "none": 0.0}
+    assert openmoji.truncation_kind(FAMILIES["dcgan"](image_shape=(16, 16, 3), latent_dim=4,
+                                                      base_filters=4)) is None
+    points = [{"truncation": 1.0, "fid": 5.0, "kid": 0.1}, {"truncation": 0.0, "fid": 90.0, "kid": 3.0}]
+    rows = openmoji.sweep_rows("stylegan", {"kind": openmoji.truncation_kind(stylegan), "points": points})
+    assert [label for label, _ in rows] == ["stylegan truncation none: FID / KID",
+                                           "stylegan truncation psi 0.0: FID / KID"]
