@@ -149,3 +149,11 @@ def test_fake_faces_app_writes_its_figures_and_export(tmp_path, repo_root):
     meta = json.loads((exported / "stylegan" / "1" / "assets" / "metadata.json").read_text())
     assert {"mapping", "synthesis", "style_mix", "sample"} <= set(meta["signatures"])
     assert meta["config"]["augment"] == "color,translation,cutout" and meta["num_ws"] == 6
+
+
+def test_digits_sized_images_start_from_a_7x7_constant():
+    model = StyleGAN(image_shape=(28, 28, 1), latent_dim=4, base_filters=2, max_filters=4,
+                     mapping_layers=1)
+    constant = model.generator.get_layer("synthesis").get_layer("constant").constant
+    assert tuple(constant.shape)[:2] == (7, 7) and model.num_ws == 6
+    assert model.sample(2).shape == (2, 28, 28, 1)

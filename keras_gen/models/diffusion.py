@@ -56,12 +56,8 @@ class DiffusionModel(GenerativeModel):
     """DDPM with a small U-Net, DDPM and DDIM samplers, and EMA weights.
 
     Example:
-    >>> import numpy as np
     >>> model = DiffusionModel(image_shape=(8, 8, 1), timesteps=20, base_filters=8)
-    >>> model.compile(optimizer="adam")
-    >>> x = np.random.uniform(-1, 1, (4, 8, 8, 1)).astype("float32")
-    >>> sorted(model.fit(x, epochs=1, verbose=0).history)
-    ['loss']
+    >>> model.compile(optimizer=model.default_optimizer())   # then model.fit(images in [-1, 1])
     >>> model.sample(2, steps=5).shape
     (2, 8, 8, 1)
     """
