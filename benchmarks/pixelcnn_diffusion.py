@@ -33,7 +33,7 @@ from keras_gen import data, metrics  # noqa: E402
 from keras_gen.models import DiffusionModel, PixelCNN  # noqa: E402
 from keras_gen.networks.masked import receptive_field  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
-from reporting import rounded, write_results  # noqa: E402
+from reporting import digit_reference, rounded, write_results  # noqa: E402
 
 
 def seconds_per_image(fn, batch):
@@ -62,12 +62,9 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
     figures = os.path.join(args.out, "figures")
-    extractor = metrics.DigitFeatures()
-    x_test, _ = data.load_arrays("mnist_5k", "test")
-    test_features, test_probabilities = extractor.features_and_probabilities(x_test)
+    extractor, x_test, test_features, real_confident = digit_reference()
     keras.mixed_precision.set_global_policy(args.precision)  # the models only; the extractor stays float32
-    results = {"config": vars(args),
-               "real_test_confident": round(metrics.confident_share(test_probabilities), 3)}
+    results = {"config": vars(args), "real_test_confident": real_confident}
 
     if "pixelcnn" in args.models.split(","):
         keras.utils.set_random_seed(0)

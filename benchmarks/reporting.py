@@ -32,6 +32,17 @@ def machine_description():
     }
 
 
+def digit_reference():
+    """What the digit benchmarks score samples against: `(extractor, test images, their
+    features, the share of them the classifier is confident about)` on mnist_5k's test split."""
+    from keras_gen import data, metrics
+
+    extractor = metrics.DigitFeatures()
+    x_test, _ = data.load_arrays("mnist_5k", "test")
+    features, probabilities = extractor.features_and_probabilities(x_test)
+    return extractor, x_test, features, round(metrics.confident_share(probabilities), 3)
+
+
 def rounded(figures, digits=4):
     """`figures` with its floats rounded to `digits` decimals, for readable tables and JSON."""
     return {key: round(value, digits) if isinstance(value, float) else value for key, value in figures.items()}

@@ -67,6 +67,7 @@ FAMILY_ARGS = {
     "cgan": dict(architecture="dcgan", latent_dim=100, num_classes=10),
     "wgan_gp": dict(latent_dim=100), "pix2pix": dict(base_filters=32),
     "cyclegan": dict(base_filters=32, num_blocks=4), "pixelcnn": dict(filters=32, num_blocks=5, gated=True),
+    "pixelrnn": dict(variant="diagonal", units=32, num_layers=2),
     "diffusion": dict(base_filters=32), "sagan": dict(), "biggan": dict(num_classes=10),
     "progan": dict(), "stylegan": dict(),
 }
@@ -150,7 +151,7 @@ def reference_for(name, model):
         ref = ReferenceCycleGAN(model.generator_g, model.generator_f, model.discriminator_x,
                                 model.discriminator_y, lambda_cycle=model.lambda_cycle)
         ref.compile(optimizer_factory=adam)
-    elif name == "pixelcnn":
+    elif name in ("pixelcnn", "pixelrnn"):  # the same keras.io-style fit of the network
         ref = ReferencePixelCNN(model.network)
         ref.compile(optimizer=adam(1e-3, 0.9),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -271,7 +272,7 @@ def sampling_rates(name, model, reference, n=256, repeats=3):
         ours = lambda: model.translate(edges)  # noqa: E731
         # the tutorials' generate_images: pix2pix calls the generator with training=True
         theirs = lambda: generator(edges, training=name == "pix2pix")  # noqa: E731
-    elif name == "pixelcnn":
+    elif name in ("pixelcnn", "pixelrnn"):
         n, repeats = 8, 1
         ours = lambda: model.sample(n, seed=0)  # noqa: E731
         theirs = lambda: keras_io_pixelcnn_sampling(model.network, n, model.levels)  # noqa: E731

@@ -168,11 +168,11 @@ def generator_loss(kind, fake_logits):
     raise ValueError(f"unknown adversarial loss {kind!r}; expected one of {ADVERSARIAL_LOSSES}")
 
 
-def gradient_penalty(critic, real, fake, weights, condition=None):
+def gradient_penalty(critic, real, fake, weights):
     """WGAN-GP penalty per example: `(||grad_x D(x_hat)||_2 - 1)^2` on random interpolates.
 
     `weights` are uniform(0, 1) per example (shape `(batch, 1, ..., 1)` or `(batch,)`);
-    `critic` is called on `x_hat` (and `condition` when given).
+    `critic` maps a batch of images to scores (a closure that adds any condition).
     """
     import tensorflow as tf
 
@@ -181,7 +181,7 @@ def gradient_penalty(critic, real, fake, weights, condition=None):
     mixed = real + weights * (fake - real)
     with tf.GradientTape() as tape:
         tape.watch(mixed)
-        scores = critic(mixed if condition is None else [mixed, condition], training=True)
+        scores = critic(mixed)
     grads = tf.reshape(tf.cast(tape.gradient(scores, mixed), tf.float32), (tf.shape(real)[0], -1))
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)
     return tf.square(norms - 1.0)

@@ -14,7 +14,7 @@ from keras_gen.models import FAMILIES
 
 SIZE = 16  # even, and enough for two stride-2 stages
 SHAPE = (SIZE, SIZE, 1)
-DETERMINISTIC = ("autoencoder", "stacked_ae", "sparse_ae", "pixelcnn", "pix2pix")
+DETERMINISTIC = ("autoencoder", "stacked_ae", "sparse_ae", "pixelcnn", "pixelrnn", "pix2pix")
 
 
 def _images(n=8, size=SIZE, channels=1, value_range=(0.0, 1.0), seed=0):

@@ -28,7 +28,7 @@ from model_checks import check_config_round_trip, check_keras_file_round_trip
 def test_the_registry_holds_every_family():
     assert {"vae", "beta_vae", "cvae", "dbvae", "autoencoder", "stacked_ae", "sparse_ae",
             "denoising_ae", "gan", "dcgan", "cgan", "wgan_gp", "pix2pix", "cyclegan", "pixelcnn",
-            "diffusion", "sagan", "biggan", "progan", "stylegan"} <= set(FAMILIES)
+            "pixelrnn", "diffusion", "sagan", "biggan", "progan", "stylegan"} <= set(FAMILIES)
     for name, family in FAMILIES.items():
         assert family.family_name == name
         assert keras.saving.get_registered_object(f"keras_gen>{family.__name__}") is family

@@ -397,6 +397,25 @@ def test_a_request_cannot_ask_for_minutes_of_work(tmp_path):
     assert client.post("/api/pixelcnn/sample", json={"count": 4}).status_code == 200
 
 
+def test_autoregressive_models_inpaint_an_upload(tmp_path):
+    """PixelCNN and PixelRNN offer `inpaint`: the answer keeps the upload's top half."""
+    from keras_gen.models import PixelCNN, PixelRNN
+
+    export(PixelCNN(image_shape=(8, 8, 1), filters=4, num_blocks=1), str(tmp_path / "pixelcnn"))
+    export(PixelRNN(image_shape=(8, 8, 1), units=4, num_layers=1), str(tmp_path / "pixelrnn"))
+    client = create_app(str(tmp_path)).test_client()
+    models = {m["name"]: m for m in client.get("/api/models").get_json()["models"]}
+    for name in ("pixelcnn", "pixelrnn"):
+        assert models[name]["capabilities"]["upload"] == ["inpaint"]
+        response = upload(client, name, png_file(size=(8, 8), mode="L"), signature="inpaint")
+        result = decoded(response)
+        given = np.asarray(Image.open(io.BytesIO(base64.b64decode(
+            response.get_json()["input"].split(",", 1)[1]))))
+        assert result.shape == given.shape == (8, 8)
+        np.testing.assert_allclose(result[:4].astype(int), given[:4].astype(int), atol=1)
+        assert np.abs(result[4:].astype(int) - given[4:].astype(int)).max() > 1  # drawn anew
+
+
 def test_model_names_that_need_url_encoding_work(tmp_path):
     from urllib.parse import quote
 

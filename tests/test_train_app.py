@@ -77,6 +77,8 @@ AE_SIGNATURES = {"serving_default", "encode", "decode", "decode_bytes", "reconst
                  "reconstruct_bytes", "anomaly_score"}
 GAN_SIGNATURES = {"serving_default", "generate", "generate_bytes", "sample", "sample_bytes"}
 # What each family exported before the family contract (stop 14): the refactor keeps it.
+AUTOREGRESSIVE_SIGNATURES = {"serving_default", "log_prob", "sample", "sample_bytes", "inpaint",
+                             "inpaint_bytes"}
 PINNED_SIGNATURES = {
     "vae": VAE_SIGNATURES, "beta_vae": VAE_SIGNATURES, "cvae": VAE_SIGNATURES,
     "dbvae": VAE_SIGNATURES | {"classify"},
@@ -86,7 +88,7 @@ PINNED_SIGNATURES = {
     "pix2pix": {"serving_default", "translate", "translate_bytes"},
     "cyclegan": {"serving_default", "translate_x_to_y", "translate_y_to_x",
                  "translate_x_to_y_bytes", "translate_y_to_x_bytes"},
-    "pixelcnn": {"serving_default", "log_prob", "sample", "sample_bytes"},
+    "pixelcnn": AUTOREGRESSIVE_SIGNATURES, "pixelrnn": AUTOREGRESSIVE_SIGNATURES,
     "diffusion": {"serving_default", "sample", "sample_bytes"},
     "sagan": GAN_SIGNATURES, "biggan": GAN_SIGNATURES, "progan": GAN_SIGNATURES,
     "stylegan": GAN_SIGNATURES | {"mapping", "synthesis", "synthesis_bytes", "style_mix",
@@ -99,6 +101,7 @@ EXTRA_ARGS = {
     "denoising_ae": ["--set", "noise='masking'"],
     "dcgan": ["--fid-every", "1"],
     "pixelcnn": ["--no-validation"],
+    "pixelrnn": ["--no-validation"],
     "cyclegan": ["--no-validation"],
 }
 

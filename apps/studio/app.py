@@ -4,7 +4,8 @@ It serves every SavedModel folder of an export root (`exported/<name>/<version>/
 or the same models through TF Serving when given its URL, and offers what each model can do:
 a sample grid (any model with `decode`/`generate` or `sample`), latent sliders and
 interpolation (models with a latent code), a class picker (conditional models) and image
-upload (`translate`, `translate_x_to_y`, `translate_y_to_x`, `denoise`, `reconstruct`).
+upload (`translate`, `translate_x_to_y`, `translate_y_to_x`, `denoise`, `reconstruct`, and the
+autoregressive models' `inpaint`, which keeps the top half and draws the rest).
 
     python -m apps.studio --exported exported --port 8765
     python -m apps.studio --exported exported --serving-url http://localhost:8501
@@ -37,7 +38,8 @@ from keras_gen.plots import image_grid, style_mixing_tiles, to_uint8
 log = logging.getLogger(__name__)
 
 # Signatures that take `images` and give back `images`, in the order the page offers them.
-IMAGE_TO_IMAGE_SIGNATURES = ("translate", "translate_x_to_y", "translate_y_to_x", "denoise", "reconstruct")
+IMAGE_TO_IMAGE_SIGNATURES = ("translate", "translate_x_to_y", "translate_y_to_x", "denoise", "reconstruct",
+                             "inpaint")
 UPLOAD_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 UPLOAD_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 MAX_UPLOAD_PIXELS = 4096 * 4096  # a small compressed file can still decode to a huge bitmap
@@ -319,7 +321,13 @@ class StudioModel:
             raise StudioError(f"signature {signature!r} takes no uploads here; "
                               f"use one of {', '.join(self.upload_signatures)}")
         label = 0 if label is None and "labels" in self.signature_inputs[signature] else label
-        return self._images(signature, images=image[np.newaxis], **self._labels(label, 1, signature))
+        extra = {}
+        if "known_rows" in self.signature_inputs[signature]:  # inpaint: keep the top half
+            extra["known_rows"] = np.array([image.shape[0] // 2], np.int32)
+        if "seeds" in self.signature_inputs[signature]:
+            extra["seeds"] = np.zeros(1, np.int32)
+        return self._images(signature, images=image[np.newaxis], **extra,
+                            **self._labels(label, 1, signature))
 
 
 def _facts_from_shapes(shapes):

@@ -17,6 +17,7 @@ from keras_gen.models.stylegan import StyleGAN
 from keras_gen.models.sagan import SAGAN, BigGAN
 from keras_gen.models.diffusion import DiffusionModel
 from keras_gen.models.pixelcnn import PixelCNN
+from keras_gen.models.pixelrnn import PixelRNN
 from keras_gen.models.dbvae import DBVAE
 from keras_gen.models.vae import VAE, BetaVAE, ConditionalVAE
 from keras_gen.training import FAMILIES
@@ -41,6 +42,7 @@ __all__ = [
     "ConditionalVAE",
     "DiffusionModel",
     "PixelCNN",
+    "PixelRNN",
     "DenoisingAutoEncoder",
     "SparseAutoEncoder",
     "StackedAutoEncoder",

@@ -226,8 +226,8 @@ class GAN(GenerativeModel):
                   "fake_output": fake_out}
         if training and self.gradient_penalty_weight:
             penalty = L.gradient_penalty(
-                lambda images, training: self.discriminator(
-                    self.discriminator_inputs(images, labels), training=training),
+                lambda images: self.discriminator(
+                    self.discriminator_inputs(images, labels), training=True),
                 real, tf.stop_gradient(fake),
                 keras.random.uniform((batch,), seed=self.seed_generator))
             losses["gradient_penalty"] = penalty

@@ -80,8 +80,23 @@ class MaskedConv2D(layers.Layer):
         return config
 
 
-def pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, name="pixelcnn"):
-    """Images scaled to [-1, 1] -> logits `(batch, h, w, c, levels)` (float32).
+def output_head(x, image_shape, head, units):
+    """The per-pixel output of the autoregressive networks: ReLU, a `1 x 1` convolution of
+    `units`, and a `1 x 1` convolution to `groups * size` values reshaped to
+    `(batch, h, w, groups, size)` in float32; `head = (groups, size)` is `(channels, levels)`
+    for 256-way logits, or `keras_gen.likelihoods.head_shape` of another likelihood."""
+    h, w = int(image_shape[0]), int(image_shape[1])
+    groups, size = (int(d) for d in head)
+    x = layers.ReLU(name="head_relu")(x)
+    x = layers.Conv2D(int(units), 1, activation="relu", name="head")(x)
+    logits = layers.Conv2D(groups * size, 1, dtype="float32", name="logits")(x)
+    return layers.Reshape((h, w, groups, size), dtype="float32", name="per_level")(logits)
+
+
+def pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, head=None,
+                     name="pixelcnn"):
+    """Images scaled to [-1, 1] -> logits `(batch, h, w, c, levels)` (float32), or the
+    `head = (groups, size)` values of another likelihood.
 
     A 7x7 type-A masked convolution, `num_blocks` residual blocks (1x1, 3x3 type-B masked,
     1x1), then two 1x1 convolutions. Each block widens the context by one row: the default 15
@@ -100,10 +115,7 @@ def pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, name
         y = MaskedConv2D(filters, 3, mask_type="B", activation="relu", name=f"block_{b}_masked")(y)
         y = layers.Conv2D(2 * filters, 1, name=f"block_{b}_out")(y)
         x = layers.Add(name=f"block_{b}_add")([x, y])
-    x = layers.ReLU(name="head_relu")(x)
-    x = layers.Conv2D(2 * filters, 1, activation="relu", name="head")(x)
-    logits = layers.Conv2D(c * int(levels), 1, dtype="float32", name="logits")(x)
-    logits = layers.Reshape((h, w, c, int(levels)), dtype="float32", name="per_level")(logits)
+    logits = output_head(x, image_shape, head or (c, levels), 2 * filters)
     return keras.Model(inputs, logits, name=name)
 
 
@@ -116,7 +128,7 @@ class GatedActivation(layers.Layer):
         return ops.tanh(a) * ops.sigmoid(b)
 
 
-def gated_pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256,
+def gated_pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, head=None,
                            name="gated_pixelcnn"):
     """Gated PixelCNN (van den Oord et al., 2016b): vertical and horizontal stacks with gated
     activations, which removes the blind spot of the masked-convolution PixelCNN.
@@ -142,9 +154,7 @@ def gated_pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256
         v = GatedActivation(name=f"v_gate_{b}")(v_features)
         gated = GatedActivation(name=f"h_gate_{b}")(h_features)
         hor = layers.Add(name=f"h_residual_{b}")([hor, layers.Conv2D(filters, 1, name=f"h_out_{b}")(gated)])
-    x = layers.Conv2D(2 * filters, 1, activation="relu", name="head")(layers.ReLU(name="head_relu")(hor))
-    logits = layers.Conv2D(c * int(levels), 1, dtype="float32", name="logits")(x)
-    logits = layers.Reshape((h, w, c, int(levels)), dtype="float32", name="per_level")(logits)
+    logits = output_head(hor, image_shape, head or (c, levels), 2 * filters)
     return keras.Model(inputs, logits, name=name)
 
 
