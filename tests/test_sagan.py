@@ -204,7 +204,6 @@ def test_biggan_orthogonal_loss_and_truncated_sampling():
     assert not np.allclose(got, untruncated)
 
 
-@pytest.mark.slow  # the default run's time: ProGAN's kill test and the layout test cover these paths
 def test_killed_biggan_run_resumes(tmp_path, repo_root):
     """apps/train.py biggan killed mid-run resumes from its backup: generator, EMA copy,
     spectral-norm vectors and both optimizers come back, and it finishes and exports."""
@@ -222,7 +221,6 @@ def test_killed_biggan_run_resumes(tmp_path, repo_root):
     assert (exported / "biggan" / "1" / "saved_model.pb").exists()
 
 
-@pytest.mark.slow  # the default run's time: ProGAN's kill test and the layout test cover these paths
 def test_conditional_sagan_trains_through_the_app_on_mnist_5k(tmp_path, capsys, repo_root):
     """`--set conditional=True` switches SAGAN's batch layout: the app feeds it the digit
     labels, and the export's `sample` takes seeds, labels and a truncation."""

@@ -41,7 +41,8 @@ def _lstm_update(gates, cell):
 
 
 class _LSTM2D(layers.Layer):
-    """Shared weights handling: `units`, forget-gate bias 1."""
+    """What the 2-D LSTM layers share: `units` (the output channels), the config, and the
+    gate bias with the forget gate at 1."""
 
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -183,7 +184,7 @@ class DiagonalLSTM(_LSTM2D):
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class DiagonalBiLSTM(layers.Layer):
+class DiagonalBiLSTM(_LSTM2D):
     """Both directions of the Diagonal BiLSTM, added; the right-to-left pass (a
     `DiagonalLSTM` of the mirrored map) is shifted down one row first, so that pixel (i, j)
     takes from it only what rows above saw.
@@ -194,8 +195,7 @@ class DiagonalBiLSTM(layers.Layer):
     """
 
     def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = int(units)
+        super().__init__(units, **kwargs)
         self.forward_lstm = DiagonalLSTM(self.units, name="left_to_right")
         self.backward_lstm = DiagonalLSTM(self.units, name="right_to_left")
 
@@ -208,12 +208,6 @@ class DiagonalBiLSTM(layers.Layer):
         backward = ops.flip(self.backward_lstm(ops.flip(inputs, axis=2)), axis=2)
         backward = ops.pad(backward[:, :-1], ((0, 0), (1, 0), (0, 0), (0, 0)))
         return forward + backward
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.units)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
 
 
 def pixelrnn_network(image_shape, *, variant="row", units=32, num_layers=4, levels=256,
