@@ -55,7 +55,6 @@ class CachedPixelNetwork:
     """
 
     def __init__(self, network, image_shape):
-        self.network = network
         self.height, self.width, self.channels = (int(d) for d in image_shape)
         self.positions = self.height * self.width  # index `positions` is the zero slot
         self.input_id = id(network.inputs[0])
@@ -137,21 +136,23 @@ class CachedPixelNetwork:
         inside = (r >= 0) & (r < self.height) & (c >= 0) & (c < self.width)
         return tf.where(inside, r * self.width + c, self.positions)
 
-    def _evaluate(self, plan, caches, values, position, rows, cols):
-        """Run `plan` at the `n` positions `(rows, cols)`; values are `(n, b, channels)`."""
+    def _evaluate(self, plan, caches, rows, cols):
+        """Run `plan` at the `n` positions `(rows, cols)`, writing what is read again into
+        `caches`; returns the values, `(n, b, channels)` each."""
         n = tf.shape(rows)[0]
+        index = rows * self.width + cols
+        values = {}
         for kind, layer, inputs, output in plan:
             if kind == "window":
-                index = self._window_indices(layer, rows, cols)  # (n, taps)
-                taps = tf.shape(index)[1]
-                window = caches[inputs[0]].gather(tf.reshape(index, (-1,)))
+                window_index = self._window_indices(layer, rows, cols)  # (n, taps)
+                taps = tf.shape(window_index)[1]
+                window = caches[inputs[0]].gather(tf.reshape(window_index, (-1,)))
                 window = tf.reshape(window, (n, taps, -1, window.shape[-1]))
                 kernel = tf.gather_nd(tf.cast(layer.kernel, tf.float32), self.windows[layer.name][1])
                 value = tf.einsum("ntbi,tio->nbo", window, kernel) + tf.cast(layer.bias, tf.float32)
                 value = tf.cast(layer.activation(value), tf.float32)
             elif kind == "elementwise":
-                args = [values[i] if i in values else caches[i].read(position)[None]
-                        for i in inputs]
+                args = [values[i] if i in values else caches[i].gather(index) for i in inputs]
                 shape = tf.shape(args[0])
                 args = [tf.reshape(a, (-1, 1, 1, a.shape[-1])) for a in args]
                 value = layer(args if len(args) > 1 else args[0], training=False)
@@ -161,16 +162,14 @@ class CachedPixelNetwork:
                 value = tf.reshape(values[inputs[0]], (n, -1, *layer.target_shape[-2:]))
             values[output] = value
             if output in caches:
-                index = rows * self.width + cols
-                caches[output] = (caches[output].write(position, value[0]) if plan is self.pixel_plan
-                                  else caches[output].scatter(index, value))
+                caches[output] = caches[output].scatter(index, value)
         return values
 
     def _row(self, caches, row):
         """The row-at-a-time tensors (the vertical stack) at every column of `row`."""
         caches = dict(caches)
         cols = tf.range(self.width)
-        self._evaluate(self.row_plan, caches, {}, None, tf.fill((self.width,), row), cols)
+        self._evaluate(self.row_plan, caches, tf.fill((self.width,), row), cols)
         return caches
 
     def logits_at(self, caches, position):
@@ -184,7 +183,7 @@ class CachedPixelNetwork:
                               lambda: tuple(self._row(caches, row)[k] for k in keys),
                               lambda: tuple(caches[k] for k in keys))
             caches = dict(zip(keys, updated))
-        values = self._evaluate(self.pixel_plan, caches, {}, position, row[None], col[None])
+        values = self._evaluate(self.pixel_plan, caches, row[None], col[None])
         return values[self.output_id][0], tuple(caches[key] for key in self.cached_ids)
 
     def write_pixel(self, caches, position, pixel):
