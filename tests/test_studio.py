@@ -398,12 +398,14 @@ def test_a_request_cannot_ask_for_minutes_of_work(tmp_path):
 
 
 def test_autoregressive_models_inpaint_an_upload(tmp_path):
-    """PixelCNN and PixelRNN offer `inpaint`: the answer keeps the upload's top half."""
+    """PixelCNN and PixelRNN offer `inpaint`: the answer keeps the upload's top half; the page
+    shows their samples and, after an upload, the inpainted image."""
     from keras_gen.models import PixelCNN, PixelRNN
 
     export(PixelCNN(image_shape=(8, 8, 1), filters=4, num_blocks=1), str(tmp_path / "pixelcnn"))
     export(PixelRNN(image_shape=(8, 8, 1), units=4, num_layers=1), str(tmp_path / "pixelrnn"))
-    client = create_app(str(tmp_path)).test_client()
+    app = create_app(str(tmp_path))
+    client = app.test_client()
     models = {m["name"]: m for m in client.get("/api/models").get_json()["models"]}
     for name in ("pixelcnn", "pixelrnn"):
         assert models[name]["capabilities"]["upload"] == ["inpaint"]
@@ -414,6 +416,23 @@ def test_autoregressive_models_inpaint_an_upload(tmp_path):
         assert result.shape == given.shape == (8, 8)
         np.testing.assert_allclose(result[:4].astype(int), given[:4].astype(int), atol=1)
         assert np.abs(result[4:].astype(int) - given[4:].astype(int)).max() > 1  # drawn anew
+
+    with page_of(app) as page:
+        for name in ("pixelcnn", "pixelrnn"):
+            page.select_option("#model-select", name)
+            page.wait_for_function("document.getElementById('sample-image').src.startsWith('data:image/png')")
+            assert page.locator("#sample-panel").is_visible() and page.locator("#upload-panel").is_visible()
+            assert page.locator("#upload-signature option").evaluate_all("os => os.map(o => o.value)") == ["inpaint"]
+            page.set_input_files("#upload-input", files=[
+                {"name": f"{name}.png", "mimeType": "image/png", "buffer": png_file(size=(8, 8), mode="L")}])
+            page.wait_for_function(
+                "document.getElementById('translate-image').src.startsWith('data:image/png')")
+            page.locator("#translate-image").wait_for(state="visible")
+            assert page.locator("#error").is_hidden()
+            shown = Image.open(io.BytesIO(base64.b64decode(
+                page.get_attribute("#translate-image", "src").split(",", 1)[1])))
+            assert shown.size == (8, 8)
+            screenshot(page, tmp_path, f"studio_{name}_inpaint.png")
 
 
 def test_model_names_that_need_url_encoding_work(tmp_path):

@@ -200,7 +200,8 @@ class PixelCNN(AutoregressiveImageModel):
     of context above a pixel; keras.io's 5 give 8 and draw strokes, not digits
     (`benchmarks/results/pixelcnn_diffusion.md`). `likelihood="logistic_mixture"` (with
     `mixtures` components) is PixelCNN++'s discretised logistic mixture, R -> G -> B within a
-    colour pixel; the default `"categorical"` is a 256-way softmax per channel. Sampling and
+    colour pixel; the default `"categorical"` is a 256-way softmax per channel. `dropout`
+    (PixelCNN++'s regulariser) drops features inside each block while training. Sampling and
     inpainting compute only the activations at each new pixel (`sample_from_seeds(...,
     cached=False)` runs the whole network per pixel instead, with the same draws).
 
@@ -216,15 +217,15 @@ class PixelCNN(AutoregressiveImageModel):
     smoke_config = dict(filters=4, num_blocks=1)
 
     def __init__(self, image_shape=(28, 28, 1), filters=64, num_blocks=15, levels=256, gated=False,
-                 **kwargs):
+                 dropout=0.0, **kwargs):
         self.filters, self.num_blocks = int(filters), int(num_blocks)
-        self.gated = bool(gated)
+        self.gated, self.dropout = bool(gated), float(dropout)
         super().__init__(image_shape=image_shape, levels=levels, **kwargs)
 
     def build_network(self):
         build = gated_pixelcnn_network if self.gated else pixelcnn_network
         return build(self.image_shape, filters=self.filters, num_blocks=self.num_blocks,
-                     head=self.head)
+                     head=self.head, dropout=self.dropout)
 
     def build_cached_network(self):
         """Both PixelCNNs sample with cached activations (the gated one's vertical stack a
@@ -233,5 +234,6 @@ class PixelCNN(AutoregressiveImageModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(filters=self.filters, num_blocks=self.num_blocks, gated=self.gated)
+        config.update(filters=self.filters, num_blocks=self.num_blocks, gated=self.gated,
+                      dropout=self.dropout)
         return config

@@ -29,7 +29,8 @@ from keras import layers
 
 from keras_gen.networks.masked import MaskedConv2D, causal_mask
 
-_ELEMENTWISE = (layers.ReLU, layers.Activation, layers.Add)
+# layers that act on each position alone (Dropout is the identity when sampling)
+_ELEMENTWISE = (layers.ReLU, layers.Activation, layers.Add, layers.Dropout)
 
 
 def _is_elementwise(layer):

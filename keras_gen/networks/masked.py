@@ -94,13 +94,14 @@ def output_head(x, image_shape, head, units):
 
 
 def pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, head=None,
-                     name="pixelcnn"):
+                     dropout=0.0, name="pixelcnn"):
     """Images scaled to [-1, 1] -> logits `(batch, h, w, c, levels)` (float32), or the
     `head = (groups, size)` values of another likelihood.
 
     A 7x7 type-A masked convolution, `num_blocks` residual blocks (1x1, 3x3 type-B masked,
-    1x1), then two 1x1 convolutions. Each block widens the context by one row: the default 15
-    see 18 rows above a pixel (`receptive_field`), enough for a 28x28 digit; keras.io's 5 see 8.
+    `dropout` during training, 1x1), then two 1x1 convolutions. Each block widens the context
+    by one row: the default 15 see 18 rows above a pixel (`receptive_field`), enough for a
+    28x28 digit; keras.io's 5 see 8.
 
     Example:
     >>> tuple(pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
@@ -113,6 +114,8 @@ def pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, head
         y = layers.ReLU(name=f"block_{b}_relu_a")(x)
         y = layers.Conv2D(filters, 1, activation="relu", name=f"block_{b}_in")(y)
         y = MaskedConv2D(filters, 3, mask_type="B", activation="relu", name=f"block_{b}_masked")(y)
+        if dropout:
+            y = layers.Dropout(dropout, name=f"block_{b}_dropout")(y)
         y = layers.Conv2D(2 * filters, 1, name=f"block_{b}_out")(y)
         x = layers.Add(name=f"block_{b}_add")([x, y])
     logits = output_head(x, image_shape, head or (c, levels), 2 * filters)
@@ -129,12 +132,13 @@ class GatedActivation(layers.Layer):
 
 
 def gated_pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, head=None,
-                           name="gated_pixelcnn"):
+                           dropout=0.0, name="gated_pixelcnn"):
     """Gated PixelCNN (van den Oord et al., 2016b): vertical and horizontal stacks with gated
     activations, which removes the blind spot of the masked-convolution PixelCNN.
 
     The vertical stack at (i, j) sees only rows above i; the horizontal stack sees pixels left
-    of j in row i plus the vertical stack at (i, j). Output: logits `(batch, h, w, c, levels)`.
+    of j in row i plus the vertical stack at (i, j); `dropout` acts on the horizontal stack's
+    gated features during training. Output: logits `(batch, h, w, c, levels)`.
 
     Example:
     >>> tuple(gated_pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
@@ -153,6 +157,8 @@ def gated_pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256
             layers.Conv2D(2 * filters, 1, name=f"v_to_h_{b}")(v_features)])
         v = GatedActivation(name=f"v_gate_{b}")(v_features)
         gated = GatedActivation(name=f"h_gate_{b}")(h_features)
+        if dropout:
+            gated = layers.Dropout(dropout, name=f"h_dropout_{b}")(gated)
         hor = layers.Add(name=f"h_residual_{b}")([hor, layers.Conv2D(filters, 1, name=f"h_out_{b}")(gated)])
     logits = output_head(hor, image_shape, head or (c, levels), 2 * filters)
     return keras.Model(inputs, logits, name=name)
