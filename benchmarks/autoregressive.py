@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -40,7 +39,8 @@ import numpy as np  # noqa: E402
 from keras_gen import data, metrics  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
 from keras_gen.training import TrainingRun  # noqa: E402
-from reporting import digit_reference, rounded, write_results  # noqa: E402
+from reporting import (  # noqa: E402
+    digit_reference, mean_bits_per_dim, rounded, seconds_per_image, write_results)
 
 # name -> (family, constructor arguments); widths chosen so that a step costs about the same
 MODELS = {
@@ -67,12 +67,9 @@ def reference(dataset, size):
 
 
 def seconds_per_sample(sample, batch):
-    """Wall-clock seconds per image of `sample(seeds)` on one batch, after a tracing call."""
-    seeds = np.arange(batch, dtype=np.int32)
-    sample(seeds)
-    start = time.perf_counter()
-    images = np.asarray(sample(seeds))
-    return (time.perf_counter() - start) / batch, images
+    """`(seconds per image, images)` of `sample(seeds)` on seeds 0 .. batch - 1."""
+    seconds, images = seconds_per_image(lambda n: sample(np.arange(n, dtype=np.int32)), batch)
+    return seconds, np.asarray(images)
 
 
 def main(argv=None):
@@ -113,12 +110,10 @@ def main(argv=None):
         run.build()
         run.fit()
         model = run.model
-        bits = np.concatenate([np.asarray(model.log_prob(x_test[i:i + 250]))
-                               for i in range(0, len(x_test), 250)])
         entry = {"family": family, "model_args": model_args,
                  "train_steps": run.summary.get("train_steps"),
                  "parameters": int(model.network.count_params()),
-                 "test_bits_per_dim": round(float(bits.mean()), 4)}
+                 "test_bits_per_dim": round(mean_bits_per_dim(model, x_test), 4)}
         naive, naive_images = seconds_per_sample(
             lambda s: model.sample_from_seeds(s, cached=False), args.timing_batch)
         entry["seconds_per_sample_naive"] = round(naive, 4)

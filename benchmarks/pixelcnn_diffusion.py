@@ -33,14 +33,8 @@ from keras_gen import data, metrics  # noqa: E402
 from keras_gen.models import DiffusionModel, PixelCNN  # noqa: E402
 from keras_gen.networks.masked import receptive_field  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
-from reporting import digit_reference, rounded, write_results  # noqa: E402
-
-
-def seconds_per_image(fn, batch):
-    fn(batch)  # trace
-    start = time.perf_counter()
-    fn(batch)
-    return (time.perf_counter() - start) / batch
+from reporting import (  # noqa: E402
+    digit_reference, mean_bits_per_dim, rounded, seconds_per_image, write_results)
 
 
 def main(argv=None):
@@ -74,7 +68,7 @@ def main(argv=None):
         start = time.time()
         pixelcnn.fit(data.load("mnist_5k", "train", batch_size=64), epochs=args.pixelcnn_epochs, verbose=2)
         train_seconds = time.time() - start
-        bits = np.concatenate([np.asarray(pixelcnn.log_prob(x_test[i : i + 250])) for i in range(0, 1000, 250)])
+        bits = mean_bits_per_dim(pixelcnn, x_test)
         samples = np.concatenate([pixelcnn.sample(50, seed=s) for s in range(0, args.samples, 50)])
         save_image_grid(samples[:100], os.path.join(figures, "pixelcnn_samples.png"), cols=10)
         inpainted = np.asarray(pixelcnn.inpaint(x_test[::100][:10]))
@@ -84,10 +78,10 @@ def main(argv=None):
         results["pixelcnn"] = {
             "epochs": args.pixelcnn_epochs, "blocks": args.pixelcnn_blocks, "precision": args.precision,
             "receptive_rows_above": rows_above, "receptive_columns": [left, right],
-            "train_seconds": round(train_seconds, 1), "test_bits_per_dim": round(float(bits.mean()), 4),
+            "train_seconds": round(train_seconds, 1), "test_bits_per_dim": round(bits, 4),
             **rounded(metrics.sample_quality(samples, extractor, test_features)),
             "seconds_per_sample": round(seconds_per_image(
-                lambda n: pixelcnn.sample(n, seed=1), args.timing_batch), 4)}
+                lambda n: pixelcnn.sample(n, seed=1), args.timing_batch)[0], 4)}
         print(results["pixelcnn"], flush=True)
 
     if "diffusion" in args.models.split(","):
@@ -104,9 +98,9 @@ def main(argv=None):
             "epochs": args.diffusion_epochs, "precision": args.precision, "train_seconds": round(train_seconds, 1),
             "ddim_50": rounded(metrics.sample_quality(samples, extractor, test_features)),
             "seconds_per_sample_ddim_50": round(seconds_per_image(
-                lambda n: diffusion.sample(n, seed=1, steps=50), args.timing_batch), 4),
+                lambda n: diffusion.sample(n, seed=1, steps=50), args.timing_batch)[0], 4),
             "seconds_per_sample_ddpm_1000": round(seconds_per_image(
-                lambda n: diffusion.sample(n, seed=1, method="ddpm"), args.timing_batch), 4)}
+                lambda n: diffusion.sample(n, seed=1, method="ddpm"), args.timing_batch)[0], 4)}
         print(results["diffusion"], flush=True)
 
     previous_path = os.path.join(args.out, "pixelcnn_diffusion.json")

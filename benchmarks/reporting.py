@@ -43,6 +43,25 @@ def digit_reference():
     return extractor, x_test, features, round(metrics.confident_share(probabilities), 3)
 
 
+def seconds_per_image(fn, batch):
+    """`(wall-clock seconds per image, result)` of `fn(batch)`, timed on a second call after a
+    tracing one."""
+    import time
+
+    fn(batch)
+    start = time.perf_counter()
+    result = fn(batch)
+    return (time.perf_counter() - start) / batch, result
+
+
+def mean_bits_per_dim(model, images, batch=250):
+    """Mean `model.log_prob` (bits/dim) over `images`, in batches."""
+    import numpy as np
+
+    return float(np.concatenate([np.asarray(model.log_prob(images[i:i + batch]))
+                                 for i in range(0, len(images), batch)]).mean())
+
+
 def rounded(figures, digits=4):
     """`figures` with its floats rounded to `digits` decimals, for readable tables and JSON."""
     return {key: round(value, digits) if isinstance(value, float) else value for key, value in figures.items()}
