@@ -47,6 +47,7 @@ MODELS = {
     "pixelcnn": ("pixelcnn", {"filters": 64, "num_blocks": 15}),
     "small_pixelcnn": ("pixelcnn", {"filters": 32, "num_blocks": 15}),
     "gated_pixelcnn": ("pixelcnn", {"filters": 32, "num_blocks": 15, "gated": True}),
+    "pixelcnn_pp": ("pixelcnn", {"network": "pixelcnn++", "filters": 32, "num_blocks": 2}),
     "row_lstm": ("pixelrnn", {"variant": "row", "units": 32, "num_layers": 4}),
     "diagonal_bilstm": ("pixelrnn", {"variant": "diagonal", "units": 32, "num_layers": 2}),
 }

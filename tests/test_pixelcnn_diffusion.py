@@ -177,6 +177,17 @@ def test_pixelcnn_round_trip_and_export(tmp_path):
     check_config_round_trip(model)
     gated = PixelCNN(image_shape=(6, 6, 1), filters=4, num_blocks=1, gated=True)
     check_keras_file_round_trip(gated, tmp_path, lambda m: m.log_prob(images))
+    shifted = PixelCNN(image_shape=(8, 8, 1), filters=4, num_blocks=1, network="pixelcnn++",
+                       dropout=0.5)
+    eight = np.random.default_rng(1).uniform(size=(2, 8, 8, 1)).astype("float32")
+    check_keras_file_round_trip(shifted, tmp_path, lambda m: m.log_prob(eight))
+    assert shifted.cached_network is None  # sampled by the whole network per pixel
+    assert shifted.get_config()["network"] == "pixelcnn++" and gated.get_config()["network"] == "gated"
+    for bad in (dict(network="pixelcnn+"), dict(network="pixelcnn++", gated=True)):
+        with pytest.raises(ValueError, match="network"):
+            PixelCNN(image_shape=(8, 8, 1), filters=4, num_blocks=1, **bad)
+    assert shifted.sample(2, seed=3).shape == (2, 8, 8, 1)
+    np.testing.assert_array_equal(shifted.sample(1, seed=3)[0], shifted.sample(2, seed=3)[0])
     check_keras_file_round_trip(model, tmp_path, lambda m: m.log_prob(images))
     outputs, signatures = run_saved_model_without_keras(
         export.export(model, str(tmp_path / "pixelcnn")),
@@ -209,6 +220,32 @@ def test_gated_pixelcnn_is_causal_and_has_no_blind_spot():
     seen_plain, seen_gated = _dependencies(plain, 6, 2), _dependencies(gated, 6, 2)
     assert not (seen_plain & ~seen_gated).any()  # the gated model sees all the plain one sees
     assert (seen_gated & ~seen_plain).any()  # and more: the plain model's blind spot
+
+
+def test_pixelcnn_pp_network_sees_exactly_the_earlier_pixels():
+    """PixelCNN++'s shifted, strided and transposed convolutions: no pixel sees itself or a
+    later one and, through the downsampled stages, two blocks per stage already see every
+    earlier pixel of an 8x8 image (the masked network's blind spot and one-row-per-block growth
+    are gone)."""
+    keras.utils.set_random_seed(0)
+    network = PixelCNN(image_shape=(8, 8, 1), filters=4, num_blocks=2, network="pixelcnn++").network
+    position = np.arange(64).reshape(8, 8)
+    for row, col in [(0, 0), (0, 5), (3, 2), (4, 7), (5, 0), (7, 7)]:
+        seen = _dependencies(network, row, col)
+        np.testing.assert_array_equal(seen, position < row * 8 + col, err_msg=f"pixel {row, col}")
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_pixelcnn_pp_trains_under_mixed_precision(policy):
+    keras.mixed_precision.set_global_policy(policy)
+    model = PixelCNN(image_shape=(8, 8, 1), filters=4, num_blocks=1, network="pixelcnn++",
+                     levels=2)
+    model.compile(optimizer=model.default_optimizer())
+    images = np.random.default_rng(0).uniform(size=(4, 8, 8, 1)).astype("float32")
+    history = model.fit(images, batch_size=4, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][-1])
+    assert model.network.get_layer("u_in").compute_dtype == policy.split("_")[1]
+    assert keras.ops.convert_to_numpy(model.log_prob(images)).dtype == np.float32
 
 
 @pytest.mark.parametrize("gated", [False, True])

@@ -23,6 +23,7 @@ from keras import ops
 from keras_gen import likelihoods
 from keras_gen.networks.incremental import CachedPixelNetwork
 from keras_gen.networks.masked import gated_pixelcnn_network, pixelcnn_network
+from keras_gen.networks.shifted import shifted_pixelcnn_network
 from keras_gen.training import GenerativeModel, first_element, register_family
 
 
@@ -195,15 +196,20 @@ class AutoregressiveImageModel(GenerativeModel):
 
 @register_family("pixelcnn")
 class PixelCNN(AutoregressiveImageModel):
-    """PixelCNN on images in [0, 1], quantised to `levels` values; `gated=True` uses the gated
-    PixelCNN (vertical and horizontal stacks, no blind spot). The default 15 blocks give 18 rows
-    of context above a pixel; keras.io's 5 give 8 and draw strokes, not digits
+    """PixelCNN on images in [0, 1], quantised to `levels` values. `network="masked"` (the
+    default) stacks masked convolutions; `"gated"` (or `gated=True`) is the gated PixelCNN
+    (vertical and horizontal stacks, no blind spot); `"pixelcnn++"` is PixelCNN++'s two-stream
+    network of shifted convolutions that downsamples twice with skip connections
+    (`keras_gen.networks.shifted`; `num_blocks` per stage, 2 to 5 is typical), so every pixel
+    sees the whole image above it. The masked default's 15 blocks give 18 rows of context above
+    a pixel; keras.io's 5 give 8 and draw strokes, not digits
     (`benchmarks/results/pixelcnn_diffusion.md`). `likelihood="logistic_mixture"` (with
     `mixtures` components) is PixelCNN++'s discretised logistic mixture, R -> G -> B within a
     colour pixel; the default `"categorical"` is a 256-way softmax per channel. `dropout`
     (PixelCNN++'s regulariser) drops features inside each block while training. Sampling and
-    inpainting compute only the activations at each new pixel (`sample_from_seeds(...,
-    cached=False)` runs the whole network per pixel instead, with the same draws).
+    inpainting with the masked and gated networks compute only the activations at each new
+    pixel (`sample_from_seeds(..., cached=False)` runs the whole network per pixel instead, with
+    the same draws); PixelCNN++'s network runs whole per pixel.
 
     Example:
     >>> import numpy as np
@@ -216,24 +222,34 @@ class PixelCNN(AutoregressiveImageModel):
 
     smoke_config = dict(filters=4, num_blocks=1)
 
+    #: `network` choices and their builders.
+    networks = {"masked": pixelcnn_network, "gated": gated_pixelcnn_network,
+                "pixelcnn++": shifted_pixelcnn_network}
+
     def __init__(self, image_shape=(28, 28, 1), filters=64, num_blocks=15, levels=256, gated=False,
-                 dropout=0.0, **kwargs):
-        self.filters, self.num_blocks = int(filters), int(num_blocks)
-        self.gated, self.dropout = bool(gated), float(dropout)
+                 dropout=0.0, network="masked", **kwargs):
+        if network not in self.networks:
+            raise ValueError(f"network must be one of {sorted(self.networks)}, got {network!r}")
+        if gated and network not in ("masked", "gated"):
+            raise ValueError(f"gated=True is network='gated', not {network!r}")
+        self.network_kind = "gated" if gated else network
+        self.filters, self.num_blocks, self.dropout = int(filters), int(num_blocks), float(dropout)
         super().__init__(image_shape=image_shape, levels=levels, **kwargs)
 
     def build_network(self):
-        build = gated_pixelcnn_network if self.gated else pixelcnn_network
-        return build(self.image_shape, filters=self.filters, num_blocks=self.num_blocks,
-                     head=self.head, dropout=self.dropout)
+        return self.networks[self.network_kind](
+            self.image_shape, filters=self.filters, num_blocks=self.num_blocks, head=self.head,
+            dropout=self.dropout)
 
     def build_cached_network(self):
-        """Both PixelCNNs sample with cached activations (the gated one's vertical stack a
-        row at a time)."""
+        """The masked and the gated PixelCNN sample with cached activations (the gated one's
+        vertical stack a row at a time); PixelCNN++'s strided network runs whole per pixel."""
+        if self.network_kind == "pixelcnn++":
+            return None
         return CachedPixelNetwork(self.network, self.image_shape)
 
     def get_config(self):
         config = super().get_config()
-        config.update(filters=self.filters, num_blocks=self.num_blocks, gated=self.gated,
-                      dropout=self.dropout)
+        config.update(filters=self.filters, num_blocks=self.num_blocks,
+                      network=self.network_kind, dropout=self.dropout)
         return config
