@@ -75,6 +75,16 @@ def _down_right_conv(x, filters, kernel, name, strides=1):
     return layers.Conv2D(filters, kernel, strides=strides, name=name)(x)
 
 
+def _down_conv_3(x, filters, name):
+    """The `u` stream's block convolution: down-shifted, 2x3."""
+    return _down_conv(x, filters, (2, 3), name)
+
+
+def _down_right_conv_2(x, filters, name):
+    """The `ul` stream's block convolution: down-right-shifted, 2x2."""
+    return _down_right_conv(x, filters, (2, 2), name)
+
+
 def _down_deconv(x, filters, name):
     """2x transposed down-shifted convolution (kernel 2x3), cropped to twice the size."""
     x = layers.Conv2DTranspose(filters, (2, 3), strides=2, name=name)(x)
@@ -126,12 +136,14 @@ def shifted_pixelcnn_network(image_shape, *, filters=64, num_blocks=2, levels=25
         if stage:
             u = _down_conv(u, f, (2, 3), f"down_{stage}_u_stride", strides=2)
             ul = _down_right_conv(ul, f, (2, 2), f"down_{stage}_ul_stride", strides=2)
-            us.append(u), uls.append(ul)
+            us.append(u)
+            uls.append(ul)
         for b in range(blocks):
             u = _gated_resnet(u, _down_conv_3, f, f"down_{stage}_{b}_u", dropout=dropout)
             ul = _gated_resnet(ul, _down_right_conv_2, f, f"down_{stage}_{b}_ul", skip=u,
                                dropout=dropout)
-            us.append(u), uls.append(ul)
+            us.append(u)
+            uls.append(ul)
     u, ul = us.pop(), uls.pop()
     for stage in range(3):  # up pass, each block fed the down pass's activation there
         if stage:
@@ -148,10 +160,3 @@ def shifted_pixelcnn_network(image_shape, *, filters=64, num_blocks=2, levels=25
     logits = layers.Reshape((h, w, groups, size), dtype="float32", name="per_level")(out)
     return keras.Model(inputs, logits, name=name)
 
-
-def _down_conv_3(x, filters, name):
-    return _down_conv(x, filters, (2, 3), name)
-
-
-def _down_right_conv_2(x, filters, name):
-    return _down_right_conv(x, filters, (2, 2), name)
