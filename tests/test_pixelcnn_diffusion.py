@@ -188,6 +188,11 @@ def test_pixelcnn_round_trip_and_export(tmp_path):
             PixelCNN(image_shape=(8, 8, 1), filters=4, num_blocks=1, **bad)
     assert shifted.sample(2, seed=3).shape == (2, 8, 8, 1)
     np.testing.assert_array_equal(shifted.sample(1, seed=3)[0], shifted.sample(2, seed=3)[0])
+    served, _ = run_saved_model_without_keras(
+        export.export(shifted, str(tmp_path / "pixelcnn_pp")),
+        {"log_prob__images": eight, "sample__seeds": np.array([3, 4], "int32")}, tmp_path)
+    np.testing.assert_allclose(served["sample__images"], shifted.sample(2, seed=3), atol=1e-6)
+    np.testing.assert_allclose(served["log_prob__bits_per_dim"], shifted.log_prob(eight), rtol=1e-5)
     check_keras_file_round_trip(model, tmp_path, lambda m: m.log_prob(images))
     outputs, signatures = run_saved_model_without_keras(
         export.export(model, str(tmp_path / "pixelcnn")),
