@@ -124,11 +124,21 @@ def pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, head
 
 @keras.saving.register_keras_serializable(package="keras_gen")
 class GatedActivation(layers.Layer):
-    """`tanh(a) * sigmoid(b)` where `a`, `b` are the two halves of the channels."""
+    """`tanh(a) * sigmoid(b)` where `a`, `b` are the two halves of the channels (the gated
+    PixelCNN's gate); `activation="linear"` gives `a * sigmoid(b)` (PixelCNN++'s)."""
+
+    def __init__(self, activation="tanh", **kwargs):
+        super().__init__(**kwargs)
+        if activation not in ("tanh", "linear"):
+            raise ValueError(f"activation must be 'tanh' or 'linear', got {activation!r}")
+        self.activation = activation
 
     def call(self, inputs):
         a, b = ops.split(inputs, 2, axis=-1)
-        return ops.tanh(a) * ops.sigmoid(b)
+        return (ops.tanh(a) if self.activation == "tanh" else a) * ops.sigmoid(b)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
 
 
 def gated_pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, head=None,

@@ -16,6 +16,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from keras_gen.networks.masked import GatedActivation
+
 
 @keras.saving.register_keras_serializable(package="keras_gen")
 class ConcatELU(layers.Layer):
@@ -26,18 +28,6 @@ class ConcatELU(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 2 * input_shape[-1])
-
-
-@keras.saving.register_keras_serializable(package="keras_gen")
-class SigmoidGate(layers.Layer):
-    """`a * sigmoid(b)` where `a`, `b` are the two halves of the channels."""
-
-    def call(self, inputs):
-        a, b = ops.split(inputs, 2, axis=-1)
-        return a * ops.sigmoid(b)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], input_shape[-1] // 2)
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -106,7 +96,7 @@ def _gated_resnet(x, conv, filters, name, skip=None, dropout=0.0):
     if dropout:
         y = layers.Dropout(dropout, name=f"{name}_dropout")(y)
     y = conv(y, 2 * filters, f"{name}_conv_b")
-    return layers.Add(name=f"{name}_add")([x, SigmoidGate(name=f"{name}_gate")(y)])
+    return layers.Add(name=f"{name}_add")([x, GatedActivation("linear", name=f"{name}_gate")(y)])
 
 
 def shifted_pixelcnn_network(image_shape, *, filters=64, num_blocks=2, levels=256, head=None,
