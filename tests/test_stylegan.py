@@ -2,6 +2,7 @@
 on its schedule, the truncation trick in w space, and the exported mapping / synthesis /
 style-mixing signatures against the model."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,7 +11,7 @@ from keras_gen import export
 from keras_gen.latent import normal_from_seeds
 from keras_gen.models import StyleGAN
 from keras_gen.models.stylegan import StyleMix
-from keras_gen.networks.stylegan import ModulatedConv2D, NoiseInjection
+from keras_gen.networks.stylegan import ModulatedConv2D, NoiseInjection, synthesis_network
 
 
 def test_modulated_convolution_matches_its_definition():
@@ -31,6 +32,17 @@ def test_modulated_convolution_matches_its_definition():
         plain([x, w]), tf.nn.conv2d(x * np.asarray(plain.affine(w))[:, None, None, :],
                                     np.asarray(plain.kernel) / np.sqrt(3), 1, "SAME"),
         rtol=1e-4, atol=1e-5)
+
+
+def test_synthesis_keeps_the_activations_scale_so_fine_levels_are_heard():
+    # StyleGAN2's LeakyReLU gain of sqrt(2) after each demodulated convolution: without it
+    # the 32 px "to RGB" output starts at about a thirteenth of the 4 px one's scale
+    net = synthesis_network((32, 32, 3), 16, base_filters=8, max_filters=32)
+    names = [f"to_rgb{level}" for level in range(4)]
+    probe = keras.Model(net.input, [net.get_layer(name).output for name in names])
+    ws = np.random.default_rng(0).standard_normal((32, net.input.shape[1], 16)).astype("float32")
+    scales = [float(np.std(np.asarray(out))) for out in probe(ws)]
+    assert min(scales) > 0.3 * max(scales), scales
 
 
 def test_noise_is_fresh_in_training_and_fixed_otherwise():

@@ -4,7 +4,8 @@
   learning-rate multiplier of 0.01 -> w.
 - Synthesis: `ws` of shape `(batch, num_ws, w_dim)` -> images. A learned 4x4 constant, then
   per resolution a block of modulated 3x3 convolutions (each style an affine map of its w,
-  weights demodulated), per-pixel noise with a learned per-channel scale, bias and LeakyReLU,
+  weights demodulated), per-pixel noise with a learned per-channel scale, bias and LeakyReLU
+  with StyleGAN2's gain of sqrt(2) (which keeps the activations' scale from layer to layer),
   2x bilinear upsampling between resolutions, and a modulated 1x1 "to RGB" per resolution
   whose outputs are upsampled and summed (StyleGAN2's skip generator). Level 0 (4x4) has
   one convolution, reading `ws[:, 0]`, and its "to RGB" (`ws[:, 1]`); level k two
@@ -39,6 +40,14 @@ from keras_gen.networks.progan import (
 
 def _lrelu(x):
     return layers.LeakyReLU(0.2)(x)
+
+
+def _lrelu_with_gain(x):
+    """LeakyReLU times sqrt(2), after a modulated convolution. Demodulation gives the
+    convolution unit gain, unlike the equalised layers' built-in sqrt(2), so without the gain
+    each layer would lose about half of the signal's power. By 32 px the activations would be
+    a tenth of the first layer's, and the fine "to RGB" outputs would be nearly silent."""
+    return layers.Rescaling(math.sqrt(2.0))(layers.LeakyReLU(0.2)(x))
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -208,7 +217,7 @@ def synthesis_network(image_shape, w_dim, *, base_filters=32, max_filters=128, n
 
     def conv_layer(x, filters, w_index, name):
         x = ModulatedConv2D(filters, 3, name=name)([x, style(w_index)])
-        return _lrelu(NoiseInjection(name=f"{name}_noise")(x))
+        return _lrelu_with_gain(NoiseInjection(name=f"{name}_noise")(x))
 
     filters = level_filters(0, levels, base_filters, max_filters)
     x = LearnedConstant((sizes[0], sizes[0], filters), name="constant")(ws)
