@@ -149,4 +149,3 @@ def shifted_pixelcnn_network(image_shape, *, filters=64, num_blocks=2, levels=25
         layers.Activation("elu", name="out_elu")(ul))
     logits = layers.Reshape((h, w, groups, size), dtype="float32", name="per_level")(out)
     return keras.Model(inputs, logits, name=name)
-
