@@ -80,6 +80,8 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--timing-batch", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--decay", action="store_true",
+                        help="lower the learning rate linearly to 0 over the budget")
     parser.add_argument("--dataset", default="mnist_5k", choices=("mnist_5k", *data.COLOUR_SOURCES))
     parser.add_argument("--size", type=int, default=32, help="image size of colour data")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -107,7 +109,8 @@ def main(argv=None):
                           model_args=model_args,
                           image_size=(args.size, args.size) if colour else None,
                           learning_rate=args.learning_rate, validation=False,
-                          time_budget_s=60 * args.minutes, verbose=0, seed=0)
+                          time_budget_s=60 * args.minutes, decay_over_budget=args.decay,
+                          verbose=0, seed=0)
         run.build()
         run.fit()
         model = run.model
@@ -143,7 +146,8 @@ def write_report(args, results, argv):
     rows = [(f"real test {what}: confident share (classifier p >= 0.9)", results["real_test_confident"])]
     if "real_test_confident_quantised" in results:
         rows.append((f"the same at {args.levels} levels", results["real_test_confident_quantised"]))
-    setting = f"batch {args.batch_size}, {args.levels} levels"
+    setting = (f"batch {args.batch_size}, {args.levels} levels"
+               + (", learning rate decayed to 0" if args.decay else ""))
     for name, e in results["models"].items():
         timing = f"{e['seconds_per_sample_naive']}"
         if "seconds_per_sample_cached" in e:

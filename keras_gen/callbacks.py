@@ -150,7 +150,10 @@ class TimeBudget(keras.callbacks.Callback):
     """Stop training once `seconds` of wall-clock time have passed since `fit` began.
 
     Checked after every batch, so training overshoots the budget by at most one step (and the
-    end-of-epoch work of the epoch it stops in). `steps` counts the batches trained.
+    end-of-epoch work of the epoch it stops in). `steps` counts the batches trained. With
+    `decay`, every optimizer's learning rate also falls linearly with the time spent, from its
+    starting value to 0 at the end of the budget (a budget-aware schedule, Li et al. 2020:
+    "Budgeted training"), so a fixed-time run ends annealed instead of mid-stride.
 
     Example:
     >>> budget = TimeBudget(seconds=0.0)
@@ -160,21 +163,39 @@ class TimeBudget(keras.callbacks.Callback):
     (True, 1)
     """
 
-    def __init__(self, seconds):
+    def __init__(self, seconds, decay=False):
         super().__init__()
         if not float(seconds) >= 0:
             raise ValueError(f"seconds must be >= 0, got {seconds!r}")
         self.seconds = float(seconds)
+        self.decay = bool(decay)
         self.start = None
         self.steps = 0
         self.stopped = False
+        self.start_rates = {}
+
+    def _optimizers(self):
+        """Every optimizer of the model (each slot's, loss scaling unwrapped)."""
+        found = getattr(self.model, "optimizers_by_name", None) or {"": self.model.optimizer}
+        return {name: getattr(opt, "inner_optimizer", opt) for name, opt in found.items()}
 
     def on_train_begin(self, logs=None):
         self.start, self.steps, self.stopped = time.perf_counter(), 0, False
+        if self.decay and self.model is not None:
+            optimizers = self._optimizers()
+            if not all(hasattr(opt.learning_rate, "assign") for opt in optimizers.values()):
+                raise ValueError("TimeBudget(decay=True) needs fixed learning rates, not schedules")
+            self.start_rates = {name: float(keras.ops.convert_to_numpy(opt.learning_rate))
+                                for name, opt in optimizers.items()}
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-        if time.perf_counter() - self.start >= self.seconds:
+        spent = time.perf_counter() - self.start
+        if self.start_rates:
+            left = max(0.0, 1.0 - spent / self.seconds) if self.seconds else 0.0
+            for name, opt in self._optimizers().items():
+                opt.learning_rate.assign(self.start_rates[name] * left)
+        if spent >= self.seconds:
             self.stopped = True
             if self.model is not None:
                 self.model.stop_training = True

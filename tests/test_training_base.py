@@ -175,3 +175,39 @@ def test_a_time_budget_stops_training_after_the_step_that_spends_it():
     assert long["train_steps"] == 6 and long["stopped_by_time_budget"] is False
     with pytest.raises(ValueError, match="time_budget_s must be > 0"):
         TrainingRun("autoencoder", time_budget_s=0)
+
+
+def test_a_decaying_time_budget_lowers_every_slots_learning_rate_with_the_time_spent(monkeypatch):
+    from keras_gen import callbacks
+    from keras_gen.models import GAN
+
+    model = GAN(latent_dim=4, units=(16,), image_shape=(8, 8, 1), dtype="mixed_float16")
+    model.compile(optimizer={"generator": keras.optimizers.Adam(2e-3),
+                             "discriminator": keras.optimizers.Adam(1e-3)})
+    clock = [100.0]
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: clock[0])
+    budget = callbacks.TimeBudget(10.0, decay=True)
+    budget.set_model(model)
+    budget.on_train_begin()
+
+    def rates():  # through the loss-scale wrappers mixed_float16 adds
+        return {name: float(opt.inner_optimizer.learning_rate)
+                for name, opt in model.optimizers_by_name.items()}
+
+    clock[0] = 102.5
+    budget.on_train_batch_end(0)
+    np.testing.assert_allclose(list(rates().values()), [1.5e-3, 0.75e-3], rtol=1e-6)
+    assert not budget.stopped
+    clock[0] = 111.0
+    budget.on_train_batch_end(1)
+    assert rates() == {"generator": 0.0, "discriminator": 0.0} and budget.stopped
+    from keras_gen.training import TrainingRun
+
+    run = TrainingRun("autoencoder", epochs=1, steps_per_epoch=2, time_budget_s=3600.0,
+                      decay_over_budget=True, learning_rate=1e-3, verbose=0, validation=False,
+                      model_args={"latent_dim": 2, "units": (8,)})
+    monkeypatch.undo()
+    run.run()
+    assert 0.0 < float(run.model.get_optimizer().learning_rate) < 1e-3  # a little of it spent
+    with pytest.raises(ValueError, match="decay_over_budget needs time_budget_s"):
+        TrainingRun("autoencoder", decay_over_budget=True)

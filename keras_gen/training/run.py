@@ -104,7 +104,7 @@ class TrainingRun:
     `num_classes`); `optimizer` replaces the family's `default_optimizer(learning_rate)`
     (one optimizer, or a dict with one per slot). `jit_compile` is `"auto"`, `"on"`, `"off"`
     or a bool. `time_budget_s` stops training after that much wall-clock time (`epochs` is then
-    the most it runs). Errors in the data or the model's arguments raise `ValueError` before
+    the most it runs); `decay_over_budget` also lowers the learning rates linearly to 0 over it. Errors in the data or the model's arguments raise `ValueError` before
     training.
 
     Example:
@@ -132,6 +132,7 @@ class TrainingRun:
     pretrain_epochs: int = 0
     fid_every: int = 0
     time_budget_s: float | None = None
+    decay_over_budget: bool = False
     seed: int = 0
     out: str | None = None
     export_dir: str | None = None
@@ -150,6 +151,8 @@ class TrainingRun:
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         if self.time_budget_s is not None and not float(self.time_budget_s) > 0:
             raise ValueError(f"time_budget_s must be > 0, got {self.time_budget_s!r}")
+        if self.decay_over_budget and self.time_budget_s is None:
+            raise ValueError("decay_over_budget needs time_budget_s")
         if self.image_size is not None:
             self.image_size = tuple(self.image_size)
             if len(self.image_size) != 2 or min(self.image_size) < 4:
@@ -195,7 +198,7 @@ class TrainingRun:
         """The run folder's callbacks (none without `out`), after the data's own."""
         callbacks = [StopOnNonFiniteLoss(), *self.task.callbacks]
         if self.time_budget_s is not None:
-            self.budget = TimeBudget(self.time_budget_s)
+            self.budget = TimeBudget(self.time_budget_s, decay=self.decay_over_budget)
             callbacks.append(self.budget)
         if self.out is None:
             return callbacks
