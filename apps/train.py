@@ -68,6 +68,9 @@ def build_parser(families):
     parser.add_argument("--minutes", type=float, default=None,
                         help="stop after this much wall-clock training time (--epochs is then "
                              "the most it runs)")
+    parser.add_argument("--decay", action="store_true",
+                        help="with --minutes: lower the learning rates linearly to 0 over the "
+                             "budget (a resumed run decays from the rate it had, over a new budget)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategy", default="default", choices=STRATEGIES,
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
@@ -96,6 +99,7 @@ def main(argv=None):
             steps_per_execution=args.steps_per_execution, pretrain_epochs=args.pretrain_epochs,
             fid_every=args.fid_every, seed=args.seed,
             time_budget_s=None if args.minutes is None else 60.0 * args.minutes,
+            decay_over_budget=args.decay,
             out=args.out or os.path.join("runs", args.family),
             export_dir=None if args.no_export else args.export_dir, export_name=args.name,
             verbose=args.verbose)

@@ -54,7 +54,8 @@ def test_train_app_writes_everything(tmp_path, repo_root):
     [(["vae", "--dataset", "nope"], "unknown dataset 'nope'"),
      (["vae", "--set", "latent_dim"], "--set expects key=value"),
      (["vae", "--set", "colour=3"], "cannot build vae"),
-     (["vaex"], "invalid choice: 'vaex'")],
+     (["vaex"], "invalid choice: 'vaex'"),
+     (["vae", "--decay"], "decay_over_budget needs time_budget_s")],
 )
 def test_bad_arguments_fail_clearly(tmp_path, repo_root, args, message):
     proc = run_app(repo_root, *args, "--out", str(tmp_path / "run"),
