@@ -201,6 +201,10 @@ def test_a_decaying_time_budget_lowers_every_slots_learning_rate_with_the_time_s
     clock[0] = 111.0
     budget.on_train_batch_end(1)
     assert rates() == {"generator": 0.0, "discriminator": 0.0} and budget.stopped
+    model.compile(optimizer=keras.optimizers.Adam(
+        keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.5)))
+    with pytest.raises(ValueError, match="needs fixed learning rates"):
+        budget.on_train_begin()
     from keras_gen.training import TrainingRun
 
     run = TrainingRun("autoencoder", epochs=1, steps_per_epoch=2, time_budget_s=3600.0,

@@ -104,8 +104,8 @@ class TrainingRun:
     `num_classes`); `optimizer` replaces the family's `default_optimizer(learning_rate)`
     (one optimizer, or a dict with one per slot). `jit_compile` is `"auto"`, `"on"`, `"off"`
     or a bool. `time_budget_s` stops training after that much wall-clock time (`epochs` is then
-    the most it runs); `decay_over_budget` also lowers the learning rates linearly to 0 over it. Errors in the data or the model's arguments raise `ValueError` before
-    training.
+    the most it runs); `decay_over_budget` also lowers the learning rates linearly to 0 over
+    it. Errors in the data or the model's arguments raise `ValueError` before training.
 
     Example:
     >>> run = TrainingRun("autoencoder", epochs=1, steps_per_epoch=2, verbose=0,
