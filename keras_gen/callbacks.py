@@ -172,29 +172,25 @@ class TimeBudget(keras.callbacks.Callback):
         self.start = None
         self.steps = 0
         self.stopped = False
-        self.start_rates = {}
-
-    def _optimizers(self):
-        """Every optimizer of the model (each slot's, loss scaling unwrapped)."""
-        found = getattr(self.model, "optimizers_by_name", None) or {"": self.model.optimizer}
-        return {name: getattr(opt, "inner_optimizer", opt) for name, opt in found.items()}
+        self.start_rates = []  # (optimizer, its starting learning rate) per slot, when decaying
 
     def on_train_begin(self, logs=None):
         self.start, self.steps, self.stopped = time.perf_counter(), 0, False
         if self.decay and self.model is not None:
-            optimizers = self._optimizers()
+            optimizers = (self.model.unscaled_optimizers()
+                          if hasattr(self.model, "unscaled_optimizers") else {"": self.model.optimizer})
             if not all(hasattr(opt.learning_rate, "assign") for opt in optimizers.values()):
                 raise ValueError("TimeBudget(decay=True) needs fixed learning rates, not schedules")
-            self.start_rates = {name: float(keras.ops.convert_to_numpy(opt.learning_rate))
-                                for name, opt in optimizers.items()}
+            self.start_rates = [(opt, float(keras.ops.convert_to_numpy(opt.learning_rate)))
+                                for opt in optimizers.values()]
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
         spent = time.perf_counter() - self.start
         if self.start_rates:
             left = max(0.0, 1.0 - spent / self.seconds) if self.seconds else 0.0
-            for name, opt in self._optimizers().items():
-                opt.learning_rate.assign(self.start_rates[name] * left)
+            for opt, rate in self.start_rates:
+                opt.learning_rate.assign(rate * left)
         if spent >= self.seconds:
             self.stopped = True
             if self.model is not None:

@@ -350,14 +350,17 @@ class GenerativeModel(keras.Model):
         """The optimizer a `TrainingRun` compiles with (Adam, 1e-3 unless given)."""
         return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
 
+    def unscaled_optimizers(self):
+        """`{slot: optimizer}` with any loss-scale wrapper taken off (what holds the learning
+        rate and what a config stores)."""
+        return {name: opt.inner_optimizer if isinstance(opt, keras.optimizers.LossScaleOptimizer)
+                else opt for name, opt in self.optimizers_by_name.items()}
+
     def get_compile_config(self):
         if not self.optimizers_by_name:
             return None
-        optimizers = {}
-        for name, opt in self.optimizers_by_name.items():
-            if isinstance(opt, keras.optimizers.LossScaleOptimizer):
-                opt = opt.inner_optimizer
-            optimizers[name] = keras.optimizers.serialize(opt)
+        optimizers = {name: keras.optimizers.serialize(opt)
+                      for name, opt in self.unscaled_optimizers().items()}
         return {"optimizer": optimizers, **getattr(self, "_compile_options", {})}
 
     def compile_from_config(self, config):
