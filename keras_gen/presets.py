@@ -1,8 +1,10 @@
 """Keras-Hub-style presets: a folder that rebuilds a trained model in one line.
 
-A preset folder holds `config.json` (the serialized model, class and config), `model.weights.h5`,
-`metadata.json` (library versions, parameter count, training facts) and optionally a README
-model card. `save_to_preset(model, folder)` writes one; `VAE.from_preset(folder_or_name)` (any
+A preset folder holds `config.json` (the serialized model, class and config), `model.weights.h5`
+(float32, or float16 with `weights_dtype="float16"`, which halves the file),
+`metadata.json` (library versions, parameter count, training facts), `check.npz` (the model's
+default signature on fixed inputs, which `check_preset` compares a reload against) and
+optionally a README model card. `save_to_preset(model, folder)` writes one; `VAE.from_preset(folder_or_name)` (any
 keras_gen model class) or `load_preset(...)` reads one. Named presets trained on the offline
 data ship inside the package (`keras_gen/preset_files/<name>/`, made by
 `apps/make_presets.py`), so `VAE.from_preset("vae_mnist")` works without a network.
@@ -11,29 +13,54 @@ data ship inside the package (`keras_gen/preset_files/<name>/`, made by
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+import warnings
 
+import h5py
 import keras
+import numpy as np
 
 PRESET_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "preset_files")
-CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE, README_FILE = (
-    "config.json", "model.weights.h5", "metadata.json", "README.md")
+CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE, README_FILE, CHECK_FILE = (
+    "config.json", "model.weights.h5", "metadata.json", "README.md", "check.npz")
+WEIGHTS_DTYPES = ("float32", "float16")
 
 
-def list_presets():
-    """`{name: folder}` of the presets shipped with keras_gen.
-
-    Example:
-    >>> "vae_mnist" in list_presets()
-    True
-    """
+def _shipped_folders():
     if not os.path.isdir(PRESET_ROOT):
         return {}
     return {name: os.path.join(PRESET_ROOT, name) for name in sorted(os.listdir(PRESET_ROOT))
             if os.path.exists(os.path.join(PRESET_ROOT, name, CONFIG_FILE))}
+
+
+def preset_size(folder):
+    """Bytes of every file in a preset folder."""
+    return sum(os.path.getsize(os.path.join(folder, name)) for name in os.listdir(folder)
+               if os.path.isfile(os.path.join(folder, name)))
+
+
+def list_presets():
+    """`{name: facts}` of the presets shipped with keras_gen. Facts: `folder`, `family`,
+    `class_name`, `data`, `bytes` (the folder's size) and `headline` (`{"name", "value",
+    "split"}`, the figure its card leads with, measured on held-out data), from its metadata.
+
+    Example:
+    >>> facts = list_presets()["vae_mnist"]
+    >>> facts["family"], facts["data"], facts["bytes"] < 2_000_000
+    ('vae', 'mnist_5k', True)
+    """
+    listed = {}
+    for name, folder in _shipped_folders().items():
+        with open(os.path.join(folder, METADATA_FILE)) as handle:
+            meta = json.load(handle)
+        listed[name] = {"folder": folder, "family": meta.get("family"),
+                        "class_name": meta.get("class_name"), "data": meta.get("training_data"),
+                        "bytes": preset_size(folder), "headline": meta.get("headline")}
+    return listed
 
 
 def preset_path(preset):
@@ -42,29 +69,88 @@ def preset_path(preset):
     A shipped name always means the shipped preset, even where the working directory holds a
     folder of that name: write `./vae_mnist` for the folder.
     """
-    shipped = list_presets()
+    shipped = _shipped_folders()
     if str(preset) in shipped:
         folder = shipped[str(preset)]
     elif os.path.isdir(str(preset)):
         folder = str(preset)
     else:
-        raise ValueError(f"unknown preset {preset!r}: not a folder, and not one of {sorted(list_presets())}")
+        raise ValueError(f"unknown preset {preset!r}: not a folder, and not one of {sorted(shipped)}")
     for required in (CONFIG_FILE, WEIGHTS_FILE):
         if not os.path.exists(os.path.join(folder, required)):
             raise ValueError(f"{folder} is not a preset folder: {required} is missing")
     return folder
 
 
-def save_to_preset(model, preset_dir, metadata=None, readme=None):
+def _rounded_to(weights, dtype):
+    """Each float32 array rounded through `dtype` where that stays finite (step counters and
+    other large values keep float32)."""
+    if dtype == "float32":
+        return list(weights)
+    rounded = []
+    for array in weights:
+        array = np.asarray(array)
+        if array.dtype == np.float32:
+            narrow = array.astype(dtype)
+            if np.all(np.isfinite(narrow)):
+                array = narrow.astype(np.float32)
+        rounded.append(array)
+    return rounded
+
+
+def _store_weights_as(path, dtype):
+    """Rewrite a `.weights.h5` file with its float32 arrays stored as `dtype` (exactly, as
+    `_rounded_to` already rounded them); Keras casts them back to the variables' dtype on
+    loading."""
+    narrow_path = path + ".narrow"
+
+    def copy(source, target):
+        target.attrs.update(dict(source.attrs))
+        for key, item in source.items():
+            if isinstance(item, h5py.Group):
+                copy(item, target.create_group(key))
+                continue
+            array = item[()]
+            if isinstance(array, np.ndarray) and array.dtype == np.float32:
+                narrow = array.astype(dtype)
+                if np.array_equal(narrow.astype(np.float32), array):
+                    array = narrow
+            stored = target.create_dataset(key, data=array)
+            stored.attrs.update(dict(item.attrs))
+
+    with h5py.File(path, "r") as source, h5py.File(narrow_path, "w") as target:
+        copy(source, target)
+    os.replace(narrow_path, path)
+
+
+def default_outputs(model, batch=2, seed=0):
+    """`{"input/<name>": ..., "output/<name>": ...}`: the model's `default_signature` endpoint
+    on fixed example inputs (`keras_gen.serving.example_inputs`), as NumPy arrays."""
+    from keras_gen.serving import example_inputs
+
+    fn, specs = model.serving_endpoints()[model.default_signature]
+    inputs = example_inputs({spec.name: spec for spec in specs}, model.export_metadata(),
+                            batch=batch, seed=seed)
+    outputs = fn(*[inputs[spec.name] for spec in specs])
+    return {**{f"input/{k}": np.asarray(v) for k, v in inputs.items()},
+            **{f"output/{k}": np.asarray(v) for k, v in outputs.items()}}
+
+
+def save_to_preset(model, preset_dir, metadata=None, readme=None, weights_dtype="float32"):
     """Write `model` as a preset folder and return its path (the folder is replaced whole).
+
+    `weights_dtype="float16"` rounds every float32 weight to float16 and stores it so; the
+    stored check outputs are those of the rounded model, which is what loading gives back.
 
     Example:
     >>> import tempfile
     >>> from keras_gen.models import VAE
     >>> folder = save_to_preset(VAE(latent_dim=2), tempfile.mkdtemp() + "/tiny_vae")
     >>> sorted(os.listdir(folder))
-    ['config.json', 'metadata.json', 'model.weights.h5']
+    ['check.npz', 'config.json', 'metadata.json', 'model.weights.h5']
     """
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(f"weights_dtype must be one of {WEIGHTS_DTYPES}, got {weights_dtype!r}")
     if not model.built:
         model.build()
     parent = os.path.dirname(os.path.abspath(preset_dir)) or "."
@@ -77,12 +163,17 @@ def save_to_preset(model, preset_dir, metadata=None, readme=None):
         weights_only = type(model).from_config(model.get_config())
         if not weights_only.built:
             weights_only.build()
-        weights_only.set_weights(model.get_weights())
+        weights_only.set_weights(_rounded_to(model.get_weights(), weights_dtype))
         weights_only.save_weights(os.path.join(staging, WEIGHTS_FILE))
+        if weights_dtype != "float32":
+            _store_weights_as(os.path.join(staging, WEIGHTS_FILE), weights_dtype)
+        if weights_only.default_signature is not None:
+            np.savez(os.path.join(staging, CHECK_FILE), **default_outputs(weights_only))
         from keras_gen import __version__
 
         meta = {"class_name": type(model).__name__, "keras_gen_version": __version__,
                 "keras_version": keras.__version__, "parameter_count": int(model.count_params()),
+                "weights_dtype": weights_dtype,
                 "saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
         meta.update(metadata or {})
         with open(os.path.join(staging, METADATA_FILE), "w") as handle:
@@ -129,3 +220,74 @@ def preset_metadata(preset):
     """The `metadata.json` of a preset."""
     with open(os.path.join(preset_path(preset), METADATA_FILE)) as handle:
         return json.load(handle)
+
+
+def check_preset(preset, model=None):
+    """`{output name: largest absolute difference}` between the preset's stored check outputs
+    and those of `model` (default: the preset loaded afresh) on the same inputs; all 0 up to
+    float round-off when the preset reloads as it was saved.
+
+    Example:
+    >>> max(check_preset("vae_mnist").values()) < 1e-4
+    True
+    """
+    folder = preset_path(preset)
+    model = load_preset(folder) if model is None else model
+    with np.load(os.path.join(folder, CHECK_FILE)) as stored:
+        stored = dict(stored)
+    fn, specs = model.serving_endpoints()[model.default_signature]
+    outputs = fn(*[stored[f"input/{spec.name}"] for spec in specs])
+    return {name: float(np.max(np.abs(np.asarray(value, np.float64) - stored[f"output/{name}"])))
+            for name, value in outputs.items()}
+
+
+def presets_cache():
+    """Where the studio keeps the shipped presets exported as SavedModels:
+    `$KERAS_GEN_CACHE/presets` (default `~/.cache/keras_gen/presets`)."""
+    root = os.environ.get("KERAS_GEN_CACHE",
+                          os.path.join(os.path.expanduser("~"), ".cache", "keras_gen"))
+    return os.path.join(root, "presets")
+
+
+def export_presets(root=None, names=None):
+    """Export shipped presets (all, or `names`) as `<root>/<name>/1` SavedModels and return
+    `root` (default `presets_cache()`). A preset already exported from the same saved preset is
+    kept; one exported from an older save is replaced whole (the export is atomic, so a reader
+    never sees a half-written folder). A preset that fails to export is reported and skipped.
+
+    Example:
+    >>> import tempfile
+    >>> root = export_presets(tempfile.mkdtemp(), names=["vae_mnist"])
+    >>> sorted(os.listdir(os.path.join(root, "vae_mnist")))
+    ['1']
+    """
+    from keras_gen.export import export
+
+    root = presets_cache() if root is None else root
+    shipped = _shipped_folders()
+    unknown = sorted(set(names or ()) - set(shipped))
+    if unknown:
+        raise ValueError(f"unknown presets {unknown}; shipped: {sorted(shipped)}")
+    for name in names or sorted(shipped):
+        digest = preset_digest(name)
+        current = os.path.join(root, name, "1", "assets", "metadata.json")
+        if os.path.exists(current):
+            with open(current) as handle:
+                if json.load(handle).get("preset_digest") == digest:
+                    continue
+        try:
+            export(load_preset(name), os.path.join(root, name), version=1, overwrite=True,
+                   metadata={"preset": name, "preset_digest": digest})
+        except (OSError, ValueError) as error:  # another process exporting it, a full disk
+            warnings.warn(f"preset {name} was not exported: {error}", stacklevel=2)
+    return root
+
+
+def preset_digest(preset):
+    """SHA-256 of a preset's config and weights: what an export of it was made from."""
+    folder = preset_path(preset)
+    digest = hashlib.sha256()
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        with open(os.path.join(folder, name), "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()

@@ -3,12 +3,18 @@
 import json
 import os
 
+import sys
+
+import h5py
 import keras
 import numpy as np
 import pytest
 
 from keras_gen import data, metrics, presets
-from keras_gen.models import GAN, VAE, ConditionalGAN, DenoisingAutoEncoder, Pix2Pix
+from keras_gen.models import FAMILIES, GAN, VAE, ConditionalGAN, DenoisingAutoEncoder, Pix2Pix
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "apps"))
+import make_presets  # noqa: E402
 
 
 def test_save_to_preset_round_trip(tmp_path):
@@ -22,7 +28,8 @@ def test_save_to_preset_round_trip(tmp_path):
     fresh.save_weights(str(tmp_path / "fresh.weights.h5"))
     assert os.path.getsize(os.path.join(folder, "model.weights.h5")) <= os.path.getsize(
         str(tmp_path / "fresh.weights.h5")) + 4096
-    assert sorted(os.listdir(folder)) == ["README.md", "config.json", "metadata.json", "model.weights.h5"]
+    assert sorted(os.listdir(folder)) == ["README.md", "check.npz", "config.json", "metadata.json",
+                                          "model.weights.h5"]
     meta = json.loads(open(os.path.join(folder, "metadata.json")).read())
     assert meta["class_name"] == "ConditionalGAN" and meta["epochs"] == 0
     assert meta["parameter_count"] == model.count_params()
@@ -44,13 +51,80 @@ def test_unknown_or_broken_presets_fail_clearly(tmp_path):
         VAE.from_preset(str(tmp_path / "empty"))
 
 
-def test_shipped_presets_are_listed_and_load_offline():
+def test_every_family_ships_a_preset_with_its_card():
     shipped = presets.list_presets()
-    assert {"vae_mnist", "cgan_mnist", "denoising_ae_mnist"} <= set(shipped)
-    for name in shipped:
+    assert sorted({facts["family"] for facts in shipped.values()}) == sorted(FAMILIES)
+    assert set(shipped) == set(make_presets.PRESETS)
+    for name, facts in shipped.items():
         meta = presets.preset_metadata(name)
-        assert meta["training_data"] == "mnist_5k" and meta["epochs"] > 0
-        assert os.path.exists(os.path.join(shipped[name], "README.md"))
+        assert facts["class_name"] == FAMILIES[facts["family"]].__name__
+        assert meta["training_data"] == make_presets.PRESETS[name]["dataset"] == facts["data"]
+        assert meta["epochs"] > 0 and meta["weights_dtype"] == "float16"
+        headline = facts["headline"]
+        assert headline["name"] in meta["figures"] and np.isfinite(headline["value"]), name
+        card = open(os.path.join(facts["folder"], "README.md")).read()
+        assert meta["command"] in card and f"{headline['name']} {headline['value']}" in card
+        if facts["data"].startswith("openmoji"):
+            assert "CC BY-SA 4.0" in card and "CC BY-SA 4.0" in meta["data_attribution"]
+
+
+def test_presets_keep_within_the_size_budget():
+    shipped = presets.list_presets()
+    sizes = {name: facts["bytes"] for name, facts in shipped.items()}
+    too_big = {name: size for name, size in sizes.items() if size > make_presets.MAX_PRESET_BYTES}
+    assert not too_big, too_big
+    assert sum(sizes.values()) <= make_presets.MAX_TOTAL_BYTES
+
+
+@pytest.mark.parametrize("name", sorted(make_presets.PRESETS))
+def test_each_preset_loads_safely_and_runs_as_it_was_saved(name):
+    """`<Family>.from_preset` (safe_mode) gives back the saved model: its default signature
+    reproduces the outputs stored at saving time on the same inputs."""
+    family = FAMILIES[make_presets.PRESETS[name]["family"]]
+    model = family.from_preset(name)
+    assert type(model) is family and model.compiled
+    differences = presets.check_preset(name, model)
+    assert differences and max(differences.values()) < 1e-3, differences
+
+
+def test_float16_storage_halves_the_weights_and_reloads_what_was_rounded(tmp_path):
+    model = VAE(latent_dim=4, filters=(8, 16), dense_units=32)
+    model.build()
+    full = presets.save_to_preset(model, str(tmp_path / "full"))
+    half = presets.save_to_preset(model, str(tmp_path / "half"), weights_dtype="float16")
+    full_size = os.path.getsize(os.path.join(full, "model.weights.h5"))
+    half_size = os.path.getsize(os.path.join(half, "model.weights.h5"))
+    assert half_size < 0.6 * full_size
+    with h5py.File(os.path.join(half, "model.weights.h5")) as stored:
+        dtypes = set()
+        stored.visititems(lambda _, item: dtypes.add(str(item.dtype))
+                          if isinstance(item, h5py.Dataset) else None)
+    assert dtypes == {"float16"}
+    loaded = VAE.from_preset(half)
+    for original, reloaded in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(original.astype("float16").astype("float32"), reloaded)
+    assert max(presets.check_preset(half).values()) < 1e-5
+    # the check notices a model that is not the saved one
+    assert max(presets.check_preset(half, VAE.from_preset(full)).values()) > 0
+    with pytest.raises(ValueError, match="weights_dtype"):
+        presets.save_to_preset(model, str(tmp_path / "x"), weights_dtype="int8")
+
+
+def test_make_presets_trains_measures_and_writes_a_card(tmp_path):
+    """The preset maker's whole path on two cheap entries (two training steps each)."""
+    for name in ("autoencoder_mnist", "dcgan_mnist"):
+        make_presets.make(name, str(tmp_path), steps=2)
+    listed = {name: {"folder": str(tmp_path / name), "family": name.split("_")[0],
+                     "data": "mnist_5k", "bytes": presets.preset_size(str(tmp_path / name)),
+                     "headline": presets.preset_metadata(str(tmp_path / name))["headline"]}
+              for name in ("autoencoder_mnist", "dcgan_mnist")}
+    assert listed["autoencoder_mnist"]["headline"]["name"] == "test_mse"
+    assert listed["dcgan_mnist"]["headline"]["name"] == "fid"
+    for facts in listed.values():
+        assert np.isfinite(facts["headline"]["value"])
+        assert max(presets.check_preset(facts["folder"]).values()) < 1e-5
+    rows = make_presets.table(listed).splitlines()
+    assert len(rows) == 4 and rows[2].startswith("| `autoencoder_mnist` | `autoencoder` | mnist_5k |")
 
 
 def test_vae_preset_is_trained():
@@ -119,3 +193,25 @@ def test_loading_a_preset_warns_about_nothing():
         warnings.simplefilter("always")
         model = VAE.from_preset("vae_mnist")
     assert [str(w.message) for w in caught] == [] and model.compiled
+
+
+def test_a_preset_fine_tunes_on_a_users_folder_and_lends_its_networks(tmp_path):
+    """The README's reuse example: `from_preset`, `fit` on a folder of one's own images, then
+    the generator as a plain Keras model in another project."""
+    from PIL import Image
+
+    from keras_gen.models import DCGAN
+
+    x, _ = data.load_arrays("mnist_5k", "test")
+    for i, image in enumerate(x[:32]):
+        Image.fromarray((image[..., 0] * 255).astype("uint8")).save(tmp_path / f"{i}.png")
+    gan = DCGAN.from_preset("dcgan_mnist")
+    before = [np.array(w) for w in gan.generator.weights]
+    train = data.from_directory(str(tmp_path), value_range=(-1, 1), batch_size=16,
+                                drop_remainder=True)
+    history = gan.fit(train, epochs=1, verbose=0)
+    assert np.isfinite(history.history["g_loss"][-1])
+    assert any(not np.array_equal(a, np.array(b)) for a, b in zip(before, gan.generator.weights))
+    z = keras.Input((gan.latent_dim,))
+    reused = keras.Model(z, gan.generator(z))
+    assert tuple(reused(np.zeros((2, gan.latent_dim), "float32")).shape) == (2, 28, 28, 1)

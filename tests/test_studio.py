@@ -597,3 +597,57 @@ def test_style_mixing_grid_and_w_truncation_of_a_stylegan(tmp_path):
         assert page.inner_text("#style-crossover-value") == "1 of 6 layers from the row"
         assert page.locator("#error").is_hidden()
         screenshot(page, tmp_path, "studio_stylegan_style_mix.png")
+
+
+def test_with_no_arguments_the_studio_serves_the_shipped_presets(tmp_path, monkeypatch):
+    """`python -m apps.studio` alone exports the shipped presets into the cache once and serves
+    them; the page works for one family of each kind with nothing of the user's exported."""
+    import flask
+
+    from apps.studio.__main__ import main
+    from keras_gen import presets
+
+    monkeypatch.setenv("KERAS_GEN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)  # no ./exported here
+    started = []
+    monkeypatch.setattr(flask.Flask, "run", lambda app, **kwargs: started.append(app))
+    names = ["cgan_mnist", "vae_mnist", "pix2pix_edges_mnist", "stylegan_faces"]
+    main(["--models", ",".join(names)])
+    app = started[0]
+    assert sorted(app.extensions["studio_models"]) == sorted(names)
+    root = presets.presets_cache()
+    assert root == str(tmp_path / "cache" / "presets")
+    assert sorted(os.listdir(root)) == sorted(names + ["models.config"])
+    stamp = os.stat(os.path.join(root, "vae_mnist", "1", "saved_model.pb")).st_mtime_ns
+    main(["--models", "vae_mnist"])  # a second start reuses the export
+    assert os.stat(os.path.join(root, "vae_mnist", "1", "saved_model.pb")).st_mtime_ns == stamp
+
+    with page_of(app, height=1100) as page:
+        page_errors = []
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
+        options = page.locator("#model-select option")
+        options.nth(3).wait_for(state="attached")
+        assert sorted(options.evaluate_all("os => os.map(o => o.value)")) == sorted(names)
+        page.wait_for_function("document.getElementById('sample-image').src.startsWith('data:image/png')")
+        assert page.locator("#label-select").is_visible()  # cgan_mnist comes first
+        screenshot(page, tmp_path, "studio_presets_cgan.png")
+        changes_image(page, "sample-image", lambda: page.select_option("#label-select", "3"))
+
+        page.select_option("#model-select", "vae_mnist")
+        page.wait_for_function("document.getElementById('traverse-image').src.startsWith('data:image/png')")
+        assert page.locator("#sliders input[type=range]").count() == 8  # the first 8 of 16
+        changes_image(page, "traverse-image", lambda: page.locator("#slider-0").fill("2.0"))
+
+        page.select_option("#model-select", "pix2pix_edges_mnist")
+        page.set_input_files("#upload-input", files=[
+            {"name": "edges.png", "mimeType": "image/png", "buffer": png_file(size=(28, 28), mode="L")}])
+        page.locator("#translate-image").wait_for(state="visible")
+        assert page.get_attribute("#translate-image", "src").startswith("data:image/png")
+
+        page.select_option("#model-select", "stylegan_faces")
+        page.wait_for_function("document.getElementById('style-image').src.startsWith('data:image/png')")
+        assert page.locator("#style-panel").is_visible()
+        assert page.get_attribute("#sample-truncation", "max") == "1"
+        changes_image(page, "style-image", lambda: page.locator("#style-crossover").fill("1"))
+        assert page.locator("#error").is_hidden() and page_errors == []
+        screenshot(page, tmp_path, "studio_presets_stylegan.png")

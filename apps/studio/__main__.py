@@ -1,4 +1,9 @@
-"""Run the studio: `python -m apps.studio --exported exported --port 8765 [--serving-url URL]`."""
+"""Run the studio.
+
+    python -m apps.studio                          # every shipped preset (exported on first start)
+    python -m apps.studio --exported exported      # your own exports
+    python -m apps.studio --serving-url http://localhost:8501 --models vae,cgan
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m apps.studio", description=__doc__)
-    parser.add_argument("--exported", default="exported", help="export root with <name>/<version>/ folders")
+    parser.add_argument("--exported", default=None,
+                        help="export root with <name>/<version>/ folders (default: the shipped "
+                             "presets, exported into $KERAS_GEN_CACHE/presets on first start)")
     parser.add_argument("--serving-url", default=None, help="TF Serving REST URL, e.g. http://localhost:8501")
     parser.add_argument("--models", default=None, help="comma-separated model names (default: all)")
     parser.add_argument("--host", default="127.0.0.1")
@@ -24,6 +31,13 @@ def main(argv=None):
     from apps.studio import create_app
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
+    if args.exported is None and args.serving_url is None:
+        from keras_gen.presets import export_presets
+
+        print("studio: exporting the shipped presets (once; later starts reuse them) ...", flush=True)
+        args.exported = export_presets(names=names)
+    elif args.exported is None:
+        args.exported = "exported"
     app = create_app(args.exported, serving_url=args.serving_url,
                      max_upload_bytes=int(args.max_upload_mb * 2**20), model_names=names,
                      allowed_hosts=args.allowed_host)

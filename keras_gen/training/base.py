@@ -386,11 +386,13 @@ class GenerativeModel(keras.Model):
 
         return load_preset(preset, expected_class=cls)
 
-    def save_to_preset(self, preset_dir, metadata=None, readme=None):
-        """Write this model as a preset folder (config, weights, metadata, optional README)."""
+    def save_to_preset(self, preset_dir, metadata=None, readme=None, weights_dtype="float32"):
+        """Write this model as a preset folder (config, weights in `weights_dtype`, metadata,
+        check outputs, optional README)."""
         from keras_gen.presets import save_to_preset
 
-        return save_to_preset(self, preset_dir, metadata=metadata, readme=readme)
+        return save_to_preset(self, preset_dir, metadata=metadata, readme=readme,
+                              weights_dtype=weights_dtype)
 
     def variables_for(self, slot):
         """The trainable variables optimizer `slot` updates (all of them for one slot)."""
