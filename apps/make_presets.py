@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from keras_gen import data, metrics  # noqa: E402
-from keras_gen.presets import PRESET_ROOT, list_presets, save_to_preset  # noqa: E402
+from keras_gen.presets import PRESET_ROOT, list_presets, preset_metadata, save_to_preset  # noqa: E402
 from keras_gen.training import TrainingRun  # noqa: E402
 
 # Size budgets, checked by tests/test_presets.py: a GAN preset holds G, D and the EMA copy of G
@@ -174,13 +174,13 @@ def heldout_figures(run, entry):
     return {k: round(float(v), 4) for k, v in figures.items()}
 
 
-def card(name, entry, model, figures, command, attribution, seconds):
+def card(name, entry, model, figures, command, attribution, seconds, machine):
     date = time.strftime("%Y-%m-%d", time.gmtime())
     lines = [f"# {name}", "", entry["description"], "",
              f"- family: `{entry['family']}` (`keras_gen.models.{type(model).__name__}`)",
              f"- data: `{entry['dataset']}`",
              f"- trained by: `{command}` ({seconds / 60:.1f} minutes on "
-             f"{metrics_machine()}, float32, {date})",
+             f"{machine}, float32, {date})",
              "- held-out figures (test split): " + ", ".join(f"{k} {v}" for k, v in figures.items()),
              f"- headline: {entry['headline']} {figures.get(entry['headline'])}"]
     if attribution:
@@ -219,17 +219,19 @@ def make(name, out, steps=None):
     figures = heldout_figures(run, entry)
     command = f"python apps/make_presets.py --only {name}" + (f" --steps {steps}" if steps else "")
     attribution = data.attribution(entry["dataset"])
+    machine = metrics_machine()
     meta = {"name": name, "family": entry["family"], "description": entry["description"],
             "training_data": entry["dataset"], "epochs": len(run.history.epoch),
             "train_steps": run.summary.get("train_steps"), "minutes": minutes,
-            "training_seconds": round(seconds, 1), "machine": metrics_machine(),
+            "training_seconds": round(seconds, 1), "machine": machine,
             "figures": figures, "command": command,
             "headline": {"name": entry["headline"], "value": figures.get(entry["headline"]),
                          "split": "test"}}
     if attribution:
         meta["data_attribution"] = attribution
     path = save_to_preset(run.model, os.path.join(out, name), weights_dtype="float16",
-                          readme=card(name, entry, run.model, figures, command, attribution, seconds),
+                          readme=card(name, entry, run.model, figures, command, attribution, seconds,
+                                      machine),
                           metadata=meta)
     print(name, "->", path, json.dumps(figures), flush=True)
 
@@ -240,7 +242,7 @@ def table(listed=None):
     rows = ["| preset | family | data | size | headline (test split) | trained |",
             "| --- | --- | --- | --- | --- | --- |"]
     for name, facts in listed.items():
-        meta = json.load(open(os.path.join(facts["folder"], "metadata.json")))
+        meta = preset_metadata(facts["folder"])
         headline = facts["headline"] or {}
         trained = (f"{meta['training_seconds'] / 60:.1f} min" if "training_seconds" in meta else "")
         rows.append(f"| `{name}` | `{facts['family']}` | {facts['data']} | "
