@@ -80,7 +80,8 @@ PRESETS = {
         "jointly with a VAE whose latent density re-weights the batches towards rare 7s.",
         "test_accuracy", model_args={"latent_dim": 8}, epochs=15, samples=0),
     "gan_mnist": preset(
-        "gan", "An MLP GAN (128 and 256 units, non-saturating loss, 64-d noise, EMA generator) for 28x28 digits.",
+        "gan", "An MLP GAN (128 and 256 units, non-saturating loss, 64-d noise, EMA generator) "
+        "for 28x28 digits.",
         "fid", model_args={"latent_dim": 64, "units": (128, 256), "ema_decay": 0.999},
         epochs=1000, minutes=3, **GAN),
     "dcgan_mnist": preset(
@@ -94,8 +95,8 @@ PRESETS = {
                                          "base_filters": 32, "ema_decay": 0.999},
         epochs=40, **GAN),
     "wgan_gp_mnist": preset(
-        "wgan_gp", "A WGAN-GP (32 base filters, DCGAN-shaped critic without batch norm, 5 critic steps, gradient "
-        "penalty 10) for 28x28 digits.",
+        "wgan_gp", "A WGAN-GP (32 base filters, DCGAN-shaped critic without batch norm, 5 critic "
+        "steps, gradient penalty 10) for 28x28 digits.",
         "fid", model_args={"base_filters": 32, "ema_decay": 0.999}, epochs=1000, minutes=3,
         **GAN),
     "pix2pix_edges_mnist": preset(
@@ -103,9 +104,11 @@ PRESETS = {
         "edge maps to 28x28 digits.",
         "test_l1_loss", model_args={"base_filters": 32}, epochs=1000, minutes=3),
     "cyclegan_digits_mnist": preset(
-        "cyclegan", "CycleGAN (two ResNet generators of 16 base filters and 4 blocks, two PatchGANs, cycle and identity losses, "
-        "image pool) between scikit-learn's digits and MNIST digits, unpaired.",
-        "test_cycle_loss", model_args={"base_filters": 16, "num_blocks": 4}, epochs=1000, minutes=3),
+        "cyclegan", "CycleGAN (two ResNet generators of 16 base filters and 4 blocks, two "
+        "PatchGANs, cycle and identity losses, image pool) between scikit-learn's digits and "
+        "MNIST digits, unpaired.",
+        "test_cycle_loss", model_args={"base_filters": 16, "num_blocks": 4}, epochs=1000,
+        minutes=3),
     "pixelcnn_mnist": preset(
         "pixelcnn", "A small masked PixelCNN (32 filters, 15 blocks) of binarised 28x28 digits, "
         "exact likelihood, with the cached sampler.",
