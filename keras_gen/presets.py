@@ -55,8 +55,7 @@ def list_presets():
     """
     listed = {}
     for name, folder in _shipped_folders().items():
-        with open(os.path.join(folder, METADATA_FILE)) as handle:
-            meta = json.load(handle)
+        meta = _read_metadata(folder)
         listed[name] = {"folder": folder, "family": meta.get("family"),
                         "class_name": meta.get("class_name"), "data": meta.get("training_data"),
                         "bytes": preset_size(folder), "headline": meta.get("headline")}
@@ -123,17 +122,25 @@ def _store_weights_as(path, dtype):
     os.replace(narrow_path, path)
 
 
+def _call_default_signature(model, inputs):
+    """`{output name: NumPy array}` of the model's `default_signature` endpoint on `inputs`
+    (`{input name: array}`)."""
+    fn, specs = model.serving_endpoints()[model.default_signature]
+    outputs = fn(*[inputs[spec.name] for spec in specs])
+    return {name: np.asarray(value) for name, value in outputs.items()}
+
+
 def default_outputs(model, batch=2, seed=0):
     """`{"input/<name>": ..., "output/<name>": ...}`: the model's `default_signature` endpoint
     on fixed example inputs (`keras_gen.serving.example_inputs`), as NumPy arrays."""
     from keras_gen.serving import example_inputs
 
-    fn, specs = model.serving_endpoints()[model.default_signature]
+    _, specs = model.serving_endpoints()[model.default_signature]
     inputs = example_inputs({spec.name: spec for spec in specs}, model.export_metadata(),
                             batch=batch, seed=seed)
-    outputs = fn(*[inputs[spec.name] for spec in specs])
+    outputs = _call_default_signature(model, inputs)
     return {**{f"input/{k}": np.asarray(v) for k, v in inputs.items()},
-            **{f"output/{k}": np.asarray(v) for k, v in outputs.items()}}
+            **{f"output/{k}": v for k, v in outputs.items()}}
 
 
 def save_to_preset(model, preset_dir, metadata=None, readme=None, weights_dtype="float32"):
@@ -216,10 +223,14 @@ def load_preset(preset, expected_class=None):
     return model
 
 
+def _read_metadata(folder):
+    with open(os.path.join(folder, METADATA_FILE)) as handle:
+        return json.load(handle)
+
+
 def preset_metadata(preset):
     """The `metadata.json` of a preset."""
-    with open(os.path.join(preset_path(preset), METADATA_FILE)) as handle:
-        return json.load(handle)
+    return _read_metadata(preset_path(preset))
 
 
 def check_preset(preset, model=None):
@@ -235,9 +246,10 @@ def check_preset(preset, model=None):
     model = load_preset(folder) if model is None else model
     with np.load(os.path.join(folder, CHECK_FILE)) as stored:
         stored = dict(stored)
-    fn, specs = model.serving_endpoints()[model.default_signature]
-    outputs = fn(*[stored[f"input/{spec.name}"] for spec in specs])
-    return {name: float(np.max(np.abs(np.asarray(value, np.float64) - stored[f"output/{name}"])))
+    inputs = {key[len("input/"):]: value for key, value in stored.items()
+              if key.startswith("input/")}
+    outputs = _call_default_signature(model, inputs)
+    return {name: float(np.max(np.abs(value.astype(np.float64) - stored[f"output/{name}"])))
             for name, value in outputs.items()}
 
 
