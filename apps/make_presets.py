@@ -4,8 +4,10 @@
     python apps/make_presets.py --only vae_mnist --only dcgan_mnist
     python apps/make_presets.py --table               # print the README's preset table
 
-Each preset is trained by `keras_gen.training.TrainingRun` (the run `apps/train.py` makes) for a
-fixed number of epochs or a wall-clock budget, then measured on held-out data: the family's own
+Each preset is trained by `keras_gen.training.TrainingRun` on its family's recipe
+(`<Family>.recipe`: the run `python apps/train.py <family>` makes by default, a fixed number of
+epochs or a wall-clock budget), so its card says what the default run buys; then it is
+measured on held-out data: the family's own
 losses on the test split, and for models that draw images, FID/KID, confident share and (when
 conditional) class consistency of 1,000 samples (fewer for the slow samplers) with the
 project's evaluator. Its card (README.md) says what it is, the command, the figures and, for
@@ -27,6 +29,7 @@ import numpy as np  # noqa: E402
 
 from keras_gen import data, metrics  # noqa: E402
 from keras_gen.presets import PRESET_ROOT, list_presets, preset_metadata, save_to_preset  # noqa: E402
+from keras_gen.models import FAMILIES  # noqa: E402
 from keras_gen.training import TrainingRun  # noqa: E402
 
 # Size budgets, checked by tests/test_presets.py: a GAN preset holds G, D and the EMA copy of G
@@ -35,114 +38,83 @@ MAX_PRESET_BYTES = 3_000_000
 MAX_TOTAL_BYTES = 40_000_000
 
 
-def preset(family, description, headline, dataset="mnist_5k", model_args=None, epochs=40,
-           minutes=None, samples=1000, **run_args):
-    """One catalogue entry: how the preset trains, which figure its card leads with and how
-    many samples it is judged on (0: none, as for DB-VAE, whose decoder serves its classifier)."""
-    return dict(family=family, description=description, headline=headline, dataset=dataset,
-                model_args=model_args or {}, epochs=epochs, minutes=minutes, samples=samples,
-                run_args=run_args)
+def preset(family, description, headline, samples=1000):
+    """One catalogue entry: the family's recipe (`<Family>.recipe`, the run `apps/train.py
+    <family>` makes by default), what the card says, which figure it leads with and how many
+    samples it is judged on (0: none, as for DB-VAE, whose decoder serves its classifier)."""
+    return dict(family=family, description=description, headline=headline, samples=samples,
+                recipe=FAMILIES[family].recipe, dataset=FAMILIES[family].recipe.dataset)
 
-
-COLOUR = dict(image_size=(32, 32), validation=False, drop_remainder=True)
-GAN = dict(validation=False, drop_remainder=True)
 
 PRESETS = {
     "autoencoder_mnist": preset(
         "autoencoder", "A dense undercomplete autoencoder (784 -> 256 -> 32) for 28x28 digits.",
-        "test_mse", model_args={"units": (256,), "latent_dim": 32}, epochs=30),
+        "test_mse"),
     "sparse_ae_mnist": preset(
         "sparse_ae", "A dense overcomplete sparse autoencoder (128 sigmoid codes, KL sparsity "
-        "penalty towards a mean activation of 0.05, beta 3) for 28x28 digits.",
-        "test_mse", model_args={"units": (256,), "latent_dim": 128}, epochs=30),
+        "penalty towards a mean activation of 0.05, beta 3) for 28x28 digits.", "test_mse"),
     "denoising_ae_mnist": preset(
-        "denoising_ae", "A dense denoising autoencoder (Gaussian noise, stddev 0.3) for 28x28 digits.",
-        "test_mse", model_args={"units": (256,), "latent_dim": 64, "noise": "gaussian",
-                               "stddev": 0.3}, epochs=20),
+        "denoising_ae", "A dense denoising autoencoder (Gaussian noise, stddev 0.3) for 28x28 "
+        "digits.", "test_mse"),
     "stacked_ae_mnist": preset(
         "stacked_ae", "A stacked autoencoder (784 -> 256 -> 128 -> 32), greedy layer-wise "
-        "pretraining then fine-tuning, for 28x28 digits.",
-        "test_mse", model_args={"units": (256, 128), "latent_dim": 32}, epochs=20,
-        pretrain_epochs=2),
+        "pretraining then fine-tuning, for 28x28 digits.", "test_mse"),
     "vae_mnist": preset(
         "vae", "A convolutional VAE (16-d latent, Bernoulli decoder) for 28x28 digits.",
-        "test_loss", model_args={"latent_dim": 16}, epochs=30),
+        "test_loss"),
     "beta_vae_mnist": preset(
         "beta_vae", "A convolutional beta-VAE (beta 4, 16-d latent) for 28x28 digits: smoother, "
-        "more disentangled latent traversals than the VAE's.",
-        "test_loss", model_args={"latent_dim": 16, "beta": 4.0}, epochs=30),
+        "more disentangled latent traversals than the VAE's.", "test_loss"),
     "cvae_mnist": preset(
         "cvae", "A conditional VAE (16-d latent, one-hot digit label joined to the encoder and "
-        "decoder inputs) for 28x28 digits.",
-        "class_consistency", model_args={"latent_dim": 16}, epochs=30),
+        "decoder inputs) for 28x28 digits.", "class_consistency"),
     "dbvae_mnist": preset(
         "dbvae", "A debiasing VAE on the biased '7 or not' digit task: a classifier trained "
         "jointly with a VAE whose latent density re-weights the batches towards rare 7s.",
-        "test_accuracy", model_args={"latent_dim": 8}, epochs=15, samples=0),
+        "test_accuracy", samples=0),
     "gan_mnist": preset(
         "gan", "An MLP GAN (128 and 256 units, non-saturating loss, 64-d noise, EMA generator) "
-        "for 28x28 digits.",
-        "fid", model_args={"latent_dim": 64, "units": (128, 256), "ema_decay": 0.999},
-        epochs=1000, minutes=3, **GAN),
+        "for 28x28 digits.", "fid"),
     "dcgan_mnist": preset(
-        "dcgan", "A DCGAN (100-d noise, 32 base filters, EMA generator) for 28x28 digits.",
-        "fid", model_args={"base_filters": 32, "ema_decay": 0.999}, epochs=1000, minutes=3,
-        **GAN),
+        "dcgan", "A DCGAN (100-d noise, 32 base filters, EMA generator) for 28x28 digits.", "fid"),
     "cgan_mnist": preset(
         "cgan", "A conditional DCGAN (64-d noise, one-hot digit label joined to z and to the "
-        "discriminator input; EMA generator) for 28x28 digits.",
-        "class_consistency", model_args={"architecture": "dcgan", "latent_dim": 64,
-                                         "base_filters": 32, "ema_decay": 0.999},
-        epochs=40, **GAN),
+        "discriminator input, no dropout in D, EMA generator, 120 epochs) for 28x28 digits.",
+        "class_consistency"),
     "wgan_gp_mnist": preset(
-        "wgan_gp", "A WGAN-GP (32 base filters, DCGAN-shaped critic without batch norm, 5 critic "
-        "steps, gradient penalty 10) for 28x28 digits.",
-        "fid", model_args={"base_filters": 32, "ema_decay": 0.999}, epochs=1000, minutes=3,
-        **GAN),
+        "wgan_gp", "A WGAN-GP (32 base filters, DCGAN-shaped critic without batch norm, one "
+        "critic step, learning rates 1e-4 / 4e-4 for G / D, gradient penalty 10, EMA "
+        "generator) for 28x28 digits.", "fid"),
     "pix2pix_edges_mnist": preset(
         "pix2pix", "pix2pix (U-Net, PatchGAN on (input, output) pairs, L1 weight 100) from Sobel "
-        "edge maps to 28x28 digits.",
-        "test_l1_loss", model_args={"base_filters": 32}, epochs=1000, minutes=3),
+        "edge maps to 28x28 digits.", "test_l1_loss"),
     "cyclegan_digits_mnist": preset(
         "cyclegan", "CycleGAN (two ResNet generators of 16 base filters and 4 blocks, two "
         "PatchGANs, cycle and identity losses, image pool) between scikit-learn's digits and "
-        "MNIST digits, unpaired.",
-        "test_cycle_loss", model_args={"base_filters": 16, "num_blocks": 4}, epochs=1000,
-        minutes=3),
+        "MNIST digits, unpaired.", "test_cycle_loss"),
     "pixelcnn_mnist": preset(
         "pixelcnn", "A small masked PixelCNN (32 filters, 15 blocks) of binarised 28x28 digits, "
-        "exact likelihood, with the cached sampler.",
-        "test_bits_per_dim", model_args={"filters": 32, "num_blocks": 15, "levels": 2},
-        epochs=1000, minutes=4, batch_size=16, samples=200),
+        "exact likelihood, with the cached sampler.", "test_bits_per_dim", samples=200),
     "pixelrnn_mnist": preset(
         "pixelrnn", "A Row LSTM PixelRNN (32 units, 2 layers) of binarised 28x28 digits.",
-        "test_bits_per_dim", model_args={"variant": "row", "units": 32, "num_layers": 2,
-                                        "levels": 2},
-        epochs=1000, minutes=3, batch_size=16, samples=100),
+        "test_bits_per_dim", samples=100),
     "diffusion_mnist": preset(
         "diffusion", "A small DDPM (U-Net, 32 base filters, 1,000 steps, linear schedule, EMA) "
-        "for 28x28 digits, sampled with DDIM in 50 steps.",
-        "fid", model_args={"base_filters": 32}, epochs=1000, minutes=4, samples=500),
+        "for 28x28 digits, sampled with DDIM in 50 steps.", "fid", samples=500),
     "sagan_openmoji": preset(
         "sagan", "A SAGAN (ResNet blocks, self-attention, spectral norm, hinge loss, EMA "
-        "generator) for 32x32 colour emoji.",
-        "fid", dataset="openmoji", epochs=1000, minutes=3, **COLOUR),
+        "generator) for 32x32 colour emoji.", "fid"),
     "biggan_openmoji": preset(
-        "biggan", "A small BigGAN (16 base filters, class-conditional batch norm from a shared embedding, "
-        "projection discriminator, orthogonal regularisation) for 32x32 colour emoji of 10 "
-        "groups.",
-        "fid", dataset="openmoji", model_args={"base_filters": 16}, epochs=1000, minutes=3,
-        **COLOUR),
+        "biggan", "A small BigGAN (16 base filters, class-conditional batch norm from a shared "
+        "embedding, projection discriminator, orthogonal regularisation) for 32x32 colour emoji "
+        "of 10 groups.", "fid"),
     "progan_openmoji": preset(
-        "progan", "A ProGAN grown 4x4 -> 32x32 inside one fit (6,000 images per phase, at most 64 filters, "
-        "equalised learning rate, pixel norm, minibatch stddev, WGAN-GP) for colour emoji.",
-        "fid", dataset="openmoji", model_args={"images_per_phase": 6_000, "max_filters": 64},
-        epochs=1000, minutes=3, **COLOUR),
+        "progan", "A ProGAN grown 4x4 -> 32x32 inside one fit (6,000 images per phase, at most 64 "
+        "filters, equalised learning rate, pixel norm, minibatch stddev, WGAN-GP) for colour "
+        "emoji.", "fid"),
     "stylegan_faces": preset(
-        "stylegan", "A small StyleGAN2 (at most 64 filters, mapping network, modulated convolutions, style mixing, "
-        "lazy R1, EMA generator) for 32x32 emoji faces.",
-        "fid", dataset="openmoji_faces", model_args={"max_filters": 64}, epochs=1000, minutes=3,
-        **COLOUR),
+        "stylegan", "A small StyleGAN2 (at most 64 filters, mapping network, modulated "
+        "convolutions, style mixing, lazy R1, EMA generator) for 32x32 emoji faces.", "fid"),
 }
 
 
@@ -172,7 +144,7 @@ def heldout_figures(run, entry):
                if k.startswith("val_")}
     model = run.model
     if entry["samples"] and model.preview == "samples" and hasattr(model, "sample"):
-        figures.update(sample_figures(model, entry["dataset"], entry["run_args"].get("image_size"),
+        figures.update(sample_figures(model, entry["dataset"], entry["recipe"].image_size,
                                       entry["samples"]))
     return {k: round(float(v), 4) for k, v in figures.items()}
 
@@ -183,7 +155,8 @@ def card(name, entry, model, figures, command, attribution, seconds, machine):
              f"- family: `{entry['family']}` (`keras_gen.models.{type(model).__name__}`)",
              f"- data: `{entry['dataset']}`",
              f"- trained by: `{command}` ({seconds / 60:.1f} minutes on "
-             f"{machine}, float32, {date})",
+             f"{machine}, float32, {date}), the family's recipe: what `python apps/train.py "
+             f"{entry['family']}` trains by default",
              "- held-out figures (test split): " + ", ".join(f"{k} {v}" for k, v in figures.items()),
              f"- headline: {entry['headline']} {figures.get(entry['headline'])}"]
     if attribution:
@@ -206,16 +179,13 @@ def make(name, out, steps=None):
     """Train, measure and save preset `name` under `out`; `steps` (a quick check of the
     whole path) trains one epoch of that many steps and measures 20 samples instead."""
     entry = dict(PRESETS[name])
-    run_args = dict(entry["run_args"])
-    pretrain = run_args.pop("pretrain_epochs", 0)
-    minutes, epochs = entry["minutes"], entry["epochs"]
+    run_args = entry["recipe"].run_args_for()
     if steps:
-        minutes, epochs, pretrain, entry["samples"] = None, 1, min(pretrain, 1), 20
-        run_args["steps_per_epoch"] = steps
+        entry["samples"] = 20
+        run_args.update(epochs=1, time_budget_s=None, steps_per_epoch=steps,
+                        pretrain_epochs=min(run_args.get("pretrain_epochs", 0), 1))
     start = time.time()
-    run = TrainingRun(entry["family"], entry["dataset"], epochs=epochs, seed=0, verbose=2,
-                      model_args=entry["model_args"], pretrain_epochs=pretrain,
-                      time_budget_s=None if minutes is None else 60.0 * minutes, **run_args)
+    run = TrainingRun(entry["family"], seed=0, verbose=2, **run_args)
     run.build()
     run.fit()
     seconds = time.time() - start
@@ -225,7 +195,7 @@ def make(name, out, steps=None):
     machine = metrics_machine()
     meta = {"name": name, "family": entry["family"], "description": entry["description"],
             "training_data": entry["dataset"], "epochs": len(run.history.epoch),
-            "train_steps": run.summary.get("train_steps"), "minutes": minutes,
+            "train_steps": run.summary.get("train_steps"), "minutes": entry["recipe"].minutes,
             "training_seconds": round(seconds, 1), "machine": machine,
             "figures": figures, "command": command,
             "headline": {"name": entry["headline"], "value": figures.get(entry["headline"]),

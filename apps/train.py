@@ -1,12 +1,16 @@
 """Train any keras_gen family with `model.fit`, then export it for TF Serving.
 
     python apps/train.py                      # VAE on the offline mnist_5k, exports exported/vae/<n>
+    python apps/train.py dcgan                # DCGAN's recipe: 3 minutes, EMA generator
     python apps/train.py vae --dataset mnist_5k --epochs 5 --batch-size 64 \
         --steps-per-epoch 20 --out runs/vae --export-dir exported --set latent_dim=8 --set beta=4
     python apps/train.py stacked_ae --pretrain-epochs 2 --set "units=(256, 128)"
 
-The family names are those of `keras_gen.models.FAMILIES`; each family's data comes from its
-declared batch layout (`keras_gen.data.training_data`) and the run from
+The family names are those of `keras_gen.models.FAMILIES`. What a flag does not set comes from
+the family's recipe (`<Family>.recipe`: data set, epochs or minutes, batch size, constructor
+arguments, learning rates), the one its shipped preset was trained with, so the preset's card
+says what the default run buys; `--set` goes on top of the recipe's arguments. Each family's
+data comes from its declared batch layout (`keras_gen.data.training_data`) and the run from
 `keras_gen.training.TrainingRun`, which says what is written where. Exit status 2: bad
 arguments or data (nothing trained); 3: a NaN or infinite loss (nothing exported).
 """
@@ -37,20 +41,45 @@ def parse_overrides(pairs):
     return overrides
 
 
+def recipe_run_args(recipe, args):
+    """`TrainingRun` arguments from the family's `recipe` with the flags on top: data, budget
+    (the recipe's epochs and minutes, unless `--epochs` or `--minutes` is given), batch size,
+    learning rates (`--learning-rate` replaces per-slot ones), constructor arguments
+    (`--set` on top), validation, pretraining. Raises `ValueError` for a bad `--set`."""
+    run_args = recipe.with_model_args(parse_overrides(args.set)).run_args_for(args.dataset)
+    if args.epochs is not None or args.minutes is not None:
+        run_args["epochs"] = recipe.epochs if args.epochs is None else args.epochs
+        run_args["time_budget_s"] = None if args.minutes is None else 60.0 * args.minutes
+    if args.learning_rate is not None:
+        run_args["learning_rates"] = None
+    if args.image_size:
+        run_args["image_size"] = tuple(args.image_size)
+    if args.batch_size is not None:
+        run_args["batch_size"] = args.batch_size
+    if args.no_validation:
+        run_args["validation"] = False
+    if args.pretrain_epochs is not None:
+        run_args["pretrain_epochs"] = args.pretrain_epochs
+    return run_args
+
+
 def build_parser(families):
     from keras_gen.training.run import PRECISIONS, STRATEGIES, XLA_FASTER_ON_CPU
 
     parser = argparse.ArgumentParser(
         description="Train a keras_gen model with model.fit and export it as a SavedModel.")
     parser.add_argument("family", nargs="?", default="vae", choices=sorted(families))
-    parser.add_argument("--dataset", default="mnist_5k",
-                        help="mnist_5k (offline default), digits, tfds:<name>, or a folder path")
+    parser.add_argument("--dataset", default=None,
+                        help="mnist_5k, digits, openmoji, openmoji_faces, tfds:<name>, or a folder "
+                             "path (default: the family's recipe; mnist_5k for most)")
     parser.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="default: the family's recipe (with its --minutes when neither is given)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the recipe's (64)")
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="default: the family's own (1e-3; GANs 2e-4, WGAN-GP 1e-4)")
+                        help="one rate for every optimizer (default: the recipe's, else the "
+                             "family's own: 1e-3; GANs 2e-4, WGAN-GP 1e-4 for G and 4e-4 for D)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<family>)")
     parser.add_argument("--export-dir", default="exported")
     parser.add_argument("--name", default=None, help="export name (default: the family)")
@@ -60,14 +89,14 @@ def build_parser(families):
     parser.add_argument("--jit-compile", default="auto", choices=["auto", "on", "off"],
                         help="XLA; auto = on with a GPU, and on a CPU only for the families measured "
                              "faster with it there (" + ", ".join(XLA_FASTER_ON_CPU) + ")")
-    parser.add_argument("--pretrain-epochs", type=int, default=0,
+    parser.add_argument("--pretrain-epochs", type=int, default=None,
                         help="greedy layer-wise pretraining epochs per layer (families with "
                              "layer-wise pretraining: stacked_ae)")
     parser.add_argument("--fid-every", type=int, default=0,
                         help="FID to the test split every N epochs (image generators)")
     parser.add_argument("--minutes", type=float, default=None,
                         help="stop after this much wall-clock training time (--epochs is then "
-                             "the most it runs)")
+                             "the most it runs; default: the recipe's, unless --epochs is given)")
     parser.add_argument("--decay", action="store_true",
                         help="with --minutes: lower the learning rates linearly to 0 over the "
                              "budget (a resumed run decays from the rate it had, over a new budget)")
@@ -90,16 +119,11 @@ def main(argv=None):
     args = build_parser(FAMILIES).parse_args(argv)
     try:
         run = TrainingRun(
-            args.family, args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+            args.family, **recipe_run_args(FAMILIES[args.family].recipe, args),
             steps_per_epoch=args.steps_per_epoch, learning_rate=args.learning_rate,
-            model_args=parse_overrides(args.set),
-            image_size=tuple(args.image_size) if args.image_size else None,
-            validation=not args.no_validation, precision=args.precision,
-            jit_compile=args.jit_compile, strategy=args.strategy,
-            steps_per_execution=args.steps_per_execution, pretrain_epochs=args.pretrain_epochs,
-            fid_every=args.fid_every, seed=args.seed,
-            time_budget_s=None if args.minutes is None else 60.0 * args.minutes,
-            decay_over_budget=args.decay,
+            precision=args.precision, jit_compile=args.jit_compile, strategy=args.strategy,
+            steps_per_execution=args.steps_per_execution, fid_every=args.fid_every,
+            seed=args.seed, decay_over_budget=args.decay,
             out=args.out or os.path.join("runs", args.family),
             export_dir=None if args.no_export else args.export_dir, export_name=args.name,
             verbose=args.verbose)

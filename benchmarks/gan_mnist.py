@@ -38,7 +38,8 @@ from reporting import rounded, write_results  # noqa: E402
 
 def model_args(name, args):
     """Constructor arguments of each benchmarked GAN (the data sets image shape and classes)."""
-    ema = {"ema_decay": args.ema_decay} if name in args.ema_models.split(",") else {}
+    # EMA is on by default in the GAN families; the models not listed sample G itself
+    ema = {"ema_decay": args.ema_decay if name in args.ema_models.split(",") else None}
     if name == "gan":
         return {"latent_dim": 64, "units": (256, 512), **ema}
     if name == "cgan":

@@ -305,15 +305,24 @@ def with_bytes_variants(endpoints):
     """`endpoints` plus a `<name>_bytes` twin of each named one whose outputs include `images`.
 
     `serving_default` gets none (its named twin does). Outputs are found by tracing each
-    function on its input signature.
+    function on its input signature. Every function comes back as a `tf.function` holding that
+    trace, so the signatures that call it (its own, `serving_default`, its bytes twin) reuse it
+    instead of tracing the model again.
     """
-    result = dict(endpoints)
+    traced = {}
+    for name, (fn, specs) in endpoints.items():
+        key = (id(fn), tuple(specs))
+        if key not in traced:
+            function = tf.function(fn, input_signature=specs, autograph=False)
+            traced[key] = (function, function.get_concrete_function().structured_outputs)
+    result = {name: (traced[(id(fn), tuple(specs))][0], specs)
+              for name, (fn, specs) in endpoints.items()}
     for name, (fn, specs) in endpoints.items():
         if name == "serving_default" or name.endswith("_bytes") or f"{name}_bytes" in endpoints:
             continue
-        outputs = tf.function(fn).get_concrete_function(*specs).structured_outputs
+        function, outputs = traced[(id(fn), tuple(specs))]
         if isinstance(outputs, dict) and "images" in outputs:
-            result[f"{name}_bytes"] = bytes_variant(fn, specs)
+            result[f"{name}_bytes"] = bytes_variant(function, specs)
     return result
 
 

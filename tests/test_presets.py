@@ -68,6 +68,23 @@ def test_every_family_ships_a_preset_with_its_card():
             assert "CC BY-SA 4.0" in card and "CC BY-SA 4.0" in meta["data_attribution"]
 
 
+def test_each_preset_was_trained_on_its_family_recipe():
+    """The preset cards say what `apps/train.py <family>` buys by default only while each
+    preset holds its family's recipe: the recipe's data and constructor arguments."""
+    for name, entry in make_presets.PRESETS.items():
+        recipe = FAMILIES[entry["family"]].recipe
+        meta = presets.preset_metadata(name)
+        assert meta["training_data"] == recipe.dataset, name
+        with open(os.path.join(presets.list_presets()[name]["folder"], "config.json")) as handle:
+            config = json.load(handle)["config"]
+        for key, value in recipe.model_args.items():
+            stored = config[key]
+            assert (list(stored) if isinstance(stored, (list, tuple)) else stored) == (
+                list(value) if isinstance(value, tuple) else value), (name, key)
+        if recipe.image_size:
+            assert tuple(config["image_shape"][:2]) == tuple(recipe.image_size), name
+
+
 def test_presets_keep_within_the_size_budget():
     shipped = presets.list_presets()
     sizes = {name: facts["bytes"] for name, facts in shipped.items()}

@@ -31,6 +31,7 @@ from keras_gen.networks import (
     mirrored_dense_layers,
 )
 from keras_gen.training import GenerativeModel, first_element, global_batch_mean, register_family
+from keras_gen.training.recipe import Recipe
 
 ARCHITECTURES = ("dense", "conv")
 RECONSTRUCTIONS = ("bce", "mse")
@@ -58,6 +59,8 @@ class AutoEncoder(GenerativeModel):
     >>> tuple(ae.encode(np.zeros((2, 28, 28, 1), "float32")).shape)
     (2, 8)
     """
+
+    recipe = Recipe(epochs=30, model_args={"units": (256,), "latent_dim": 32})
 
     loss_names = ("loss", "reconstruction_loss", "mse")
     preview = "reconstruct"
@@ -215,6 +218,8 @@ class SparseAutoEncoder(AutoEncoder):
     'sigmoid'
     """
 
+    recipe = Recipe(epochs=30, model_args={"units": (256,), "latent_dim": 128})
+
     loss_names = ("loss", "reconstruction_loss", "mse", "sparsity_loss", "mean_activation")
 
     smoke_config = dict(latent_dim=8, units=(8,))
@@ -260,6 +265,9 @@ class DenoisingAutoEncoder(AutoEncoder):
     ('masking', 0.5)
     """
 
+    recipe = Recipe(epochs=20, model_args={"units": (256,), "latent_dim": 64, "noise": "gaussian",
+                                                "stddev": 0.3})
+
     def __init__(self, noise="gaussian", stddev=0.3, drop_rate=0.3, **kwargs):
         if noise not in NOISE_TYPES:
             raise ValueError(f"noise must be one of {NOISE_TYPES}, got {noise!r}")
@@ -303,6 +311,9 @@ class StackedAutoEncoder(AutoEncoder):
     >>> [layer.units for layer in sae.encoder_layers]
     [64, 32, 8]
     """
+
+    recipe = Recipe(epochs=20, model_args={"units": (256, 128), "latent_dim": 32},
+                    run_args={"pretrain_epochs": 2})
 
     layerwise_pretraining = True
     smoke_config = dict(latent_dim=4, units=(8, 6))

@@ -26,6 +26,7 @@ from keras_gen.models.pix2pix import to_model_range, to_unit_range
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.resnet import resnet_generator
 from keras_gen.training import GenerativeModel, Update, register_family
+from keras_gen.training.recipe import Recipe
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -106,6 +107,8 @@ class CycleGAN(GenerativeModel):
     >>> model.loss_names[:3]
     ('g_loss', 'd_loss', 'g_adversarial')
     """
+
+    recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 16, "num_blocks": 4})
 
     optimizer_names = ("generators", "discriminators")
     loss_names = ("g_loss", "d_loss", "g_adversarial", "cycle_loss", "identity_loss")

@@ -19,6 +19,7 @@ from keras_gen import losses as L
 from keras_gen.models.vae import VAE
 from keras_gen.networks import conv_classifier_encoder
 from keras_gen.training import register_family
+from keras_gen.training.recipe import Recipe
 
 
 @register_family("dbvae")
@@ -39,6 +40,8 @@ class DBVAE(VAE):
     >>> tuple(model.classify(x).shape)
     (8,)
     """
+
+    recipe = Recipe(epochs=15, model_args={"latent_dim": 8})
 
     batch_layout = "debiasing"
     smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8)

@@ -35,6 +35,7 @@ from keras_gen.training import (
     update_moving_average,
     warmed_up_decay,
 )
+from keras_gen.training.recipe import Recipe
 
 SCHEDULES = ("linear", "cosine")
 
@@ -61,6 +62,8 @@ class DiffusionModel(GenerativeModel):
     >>> model.sample(2, steps=5).shape
     (2, 8, 8, 1)
     """
+
+    recipe = Recipe(epochs=1000, minutes=4, model_args={"base_filters": 32})
 
     value_range = (-1.0, 1.0)
     default_signature = "sample"

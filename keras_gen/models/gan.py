@@ -36,6 +36,7 @@ from keras_gen.training import (
     update_moving_average,
     warmed_up_decay,
 )
+from keras_gen.training.recipe import Recipe
 
 ARCHITECTURES = ("mlp", "dcgan")
 
@@ -55,8 +56,8 @@ class GAN(GenerativeModel):
         augment: DiffAugment policy applied, in training, to the real and the generated
             images before D scores them, e.g. `"color,translation,cutout"` (`""`: none).
         spectral_norm: spectral normalization on D's layers.
-        ema_decay: keep an exponential moving average of G's weights (e.g. 0.999) and use it
-            in `sample`, `generate_from` and export.
+        ema_decay: keep an exponential moving average of G's weights with this decay (0.999)
+            and use it in `sample`, `generate_from` and export; `None`: sample G itself.
         n_critic: discriminator steps per generator step.
         gradient_penalty_weight: WGAN-GP penalty weight (0 for none).
 
@@ -68,6 +69,9 @@ class GAN(GenerativeModel):
     >>> sorted(gan.fit(x, batch_size=8, epochs=1, verbose=0).history)
     ['d_loss', 'fake_output', 'g_loss', 'real_output']
     """
+
+    recipe = Recipe(epochs=1000, minutes=3, model_args={"latent_dim": 64, "units": (128, 256)},
+                    run_args={"validation": False, "drop_remainder": True})
 
     optimizer_names = ("generator", "discriminator")
     loss_names = ("d_loss", "g_loss", "real_output", "fake_output")
@@ -93,7 +97,7 @@ class GAN(GenerativeModel):
         instance_noise_steps=2000,
         augment="",
         spectral_norm=False,
-        ema_decay=None,
+        ema_decay=0.999,
         n_critic=1,
         gradient_penalty_weight=0.0,
         discriminator_batch_norm=True,
@@ -324,6 +328,9 @@ class DCGAN(GAN):
     >>> DCGAN(image_shape=(32, 32, 3), latent_dim=16).generator.output.shape
     (None, 32, 32, 3)
     """
+
+    recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32},
+                    run_args={"validation": False, "drop_remainder": True})
 
     smoke_config = dict(latent_dim=4, base_filters=4)
 

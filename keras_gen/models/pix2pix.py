@@ -22,6 +22,7 @@ from keras_gen.augment import diff_augment_pair, parse_policy
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.unet import unet_generator
 from keras_gen.training import GenerativeModel, Update, register_family
+from keras_gen.training.recipe import Recipe
 
 
 def to_model_range(images):
@@ -50,6 +51,8 @@ class Pix2Pix(GenerativeModel):
     >>> sorted(model.fit(x, x, epochs=1, verbose=0).history)
     ['d_loss', 'g_adversarial', 'g_loss', 'l1_loss']
     """
+
+    recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32})
 
     optimizer_names = ("generator", "discriminator")
     loss_names = ("d_loss", "g_loss", "g_adversarial", "l1_loss")

@@ -25,6 +25,7 @@ from keras_gen.networks.incremental import CachedPixelNetwork
 from keras_gen.networks.masked import gated_pixelcnn_network, pixelcnn_network
 from keras_gen.networks.shifted import shifted_pixelcnn_network
 from keras_gen.training import GenerativeModel, first_element, register_family
+from keras_gen.training.recipe import Recipe
 
 
 class AutoregressiveImageModel(GenerativeModel):
@@ -219,6 +220,9 @@ class PixelCNN(AutoregressiveImageModel):
     >>> sorted(model.fit(x, epochs=1, verbose=0).history)
     ['bits_per_dim', 'loss']
     """
+
+    recipe = Recipe(epochs=1000, minutes=4, batch_size=16,
+                    model_args={"filters": 32, "num_blocks": 15, "levels": 2})
 
     smoke_config = dict(filters=4, num_blocks=1)
 

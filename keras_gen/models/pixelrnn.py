@@ -14,6 +14,7 @@ from __future__ import annotations
 from keras_gen.models.pixelcnn import AutoregressiveImageModel
 from keras_gen.networks.pixelrnn import VARIANTS, pixelrnn_network
 from keras_gen.training import register_family
+from keras_gen.training.recipe import Recipe
 
 
 @register_family("pixelrnn")
@@ -32,6 +33,9 @@ class PixelRNN(AutoregressiveImageModel):
     >>> sorted(model.fit(x, epochs=1, verbose=0).history)
     ['bits_per_dim', 'loss']
     """
+
+    recipe = Recipe(epochs=1000, minutes=3, batch_size=16,
+                    model_args={"variant": "row", "units": 32, "num_layers": 2, "levels": 2})
 
     smoke_config = dict(units=4, num_layers=1)
 

@@ -33,6 +33,7 @@ from keras_gen.networks.progan import (
     progressive_generator,
 )
 from keras_gen.training import first_element, register_family
+from keras_gen.training.recipe import Recipe
 
 
 def growth_schedule(images_seen, images_per_phase, levels):
@@ -74,6 +75,9 @@ class ProGAN(WGAN_GP):
     >>> gan.sample(2).shape  # 4x4 images, upsampled, until the model grows
     (2, 16, 16, 3)
     """
+
+    recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3,
+                    model_args={"images_per_phase": 6_000, "max_filters": 64}, image_size=(32, 32), run_args={"validation": False, "drop_remainder": True})
 
     architectures = ("progressive",)
     smoke_config = dict(latent_dim=4, base_filters=2, max_filters=4, images_per_phase=16,

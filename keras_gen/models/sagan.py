@@ -38,6 +38,7 @@ from keras_gen.models.gan import GAN
 from keras_gen.networks.biggan import residual_discriminator, residual_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
 from keras_gen.training import Update, first_element, register_family
+from keras_gen.training.recipe import Recipe
 from keras_gen.training.conditioning import LabelConditioned
 
 # GAN arguments these networks do not use (MLP sizes, DCGAN's discriminator batch norm/dropout).
@@ -70,6 +71,9 @@ class SAGAN(LabelConditioned, GAN):
     >>> gan.sample(2, truncation=0.5).shape
     (2, 16, 16, 3)
     """
+
+    recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3, image_size=(32, 32),
+                    run_args={"validation": False, "drop_remainder": True})
 
     batch_layout = "images"  # "labelled" when conditional (see layout_for)
     architectures = ("resnet", "dcgan")
@@ -228,6 +232,9 @@ class BigGAN(SAGAN):
     >>> gan.sample(3, labels=[0, 1, 2], truncation=0.5).shape
     (3, 16, 16, 3)
     """
+
+    recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3, model_args={"base_filters": 16},
+                    image_size=(32, 32), run_args={"validation": False, "drop_remainder": True})
 
     batch_layout = "labelled"
     loss_names = (*SAGAN.loss_names, "orthogonal_loss")

@@ -22,6 +22,7 @@ from keras_gen import losses as L
 from keras_gen.latent import normal_from_seeds
 from keras_gen.networks import conv_decoder, conv_encoder
 from keras_gen.training import GenerativeModel, first_element, register_family
+from keras_gen.training.recipe import Recipe
 from keras_gen.training.conditioning import LabelConditioned
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -52,6 +53,8 @@ class VAE(GenerativeModel):
     >>> tuple(vae.sample(3).shape)
     (3, 28, 28, 1)
     """
+
+    recipe = Recipe(epochs=30, model_args={"latent_dim": 16})
 
     loss_names = ("loss", "reconstruction_loss", "kl_loss")
     default_signature = "decode"
@@ -284,6 +287,8 @@ class BetaVAE(VAE):
     4.0
     """
 
+    recipe = Recipe(epochs=30, model_args={"latent_dim": 16, "beta": 4.0})
+
     smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8, beta=4.0)
 
     def __init__(self, beta=4.0, **kwargs):
@@ -303,6 +308,8 @@ class ConditionalVAE(LabelConditioned, VAE):
     >>> tuple(cvae.sample(3, labels=np.array([0, 1, 2])).shape)
     (3, 28, 28, 1)
     """
+
+    recipe = Recipe(epochs=30, model_args={"latent_dim": 16})
 
     smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8, num_classes=3)
 

@@ -12,6 +12,7 @@ import keras
 
 from keras_gen.models.gan import GAN
 from keras_gen.training import register_family
+from keras_gen.training.recipe import Recipe
 
 
 @register_family("wgan_gp")
@@ -25,6 +26,10 @@ class WGAN_GP(GAN):  # noqa: N801 (the name the literature uses)
     >>> wgan.n_critic, wgan.gradient_penalty_weight, wgan.loss_kind
     (5, 10.0, 'wasserstein')
     """
+
+    recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32, "n_critic": 1},
+                    learning_rates={"generator": 1e-4, "discriminator": 4e-4},
+                    run_args={"validation": False, "drop_remainder": True})
 
     smoke_config = dict(latent_dim=4, base_filters=4, n_critic=2)
 

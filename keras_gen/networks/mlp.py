@@ -13,7 +13,7 @@ import keras
 from keras import layers
 
 from keras_gen.networks.conditioning import vector_input
-from keras_gen.networks.normalization import synchronized_batch_norm
+from keras_gen.networks.normalization import SpectralNormalization, synchronized_batch_norm
 
 
 def _image_size(image_shape):
@@ -99,7 +99,7 @@ def dense_decoder(image_shape, latent_dim, *, units=(256,), name="decoder"):
 
 
 def _maybe_spectral(layer, spectral_norm):
-    return layers.SpectralNormalization(layer) if spectral_norm else layer
+    return SpectralNormalization(layer) if spectral_norm else layer
 
 
 def mlp_generator(latent_dim, image_shape, *, units=(256, 512), condition_dim=0, name="generator"):

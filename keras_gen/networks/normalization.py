@@ -1,6 +1,7 @@
 """Normalization layers shared by the network builders."""
 
-from keras import layers
+import keras
+from keras import layers, ops
 
 
 def synchronized_batch_norm(name=None):
@@ -17,9 +18,36 @@ def synchronized_batch_norm(name=None):
     return layers.BatchNormalization(synchronized=True, name=name)
 
 
+@keras.saving.register_keras_serializable(package="keras_gen")
+class SpectralNormalization(layers.SpectralNormalization):
+    """Keras's `SpectralNormalization` (the same power iteration and kernel update) without
+    its `ops.cond`: Keras skips a kernel that is all zeros through a conditional, and tracing
+    the two branches of that conditional for every wrapped layer took most of a spectrally
+    normalised GAN's first-step time on a CPU (26 of 32 s for a small BigGAN). Here both
+    values are computed and `where` keeps the old ones for a zero kernel; the update is
+    assigned, so no gradient passes through it either way.
+
+    Example:
+    >>> import numpy as np
+    >>> layer = SpectralNormalization(layers.Dense(3))
+    >>> _ = layer(np.ones((2, 4), "float32"), training=True)
+    >>> bool(np.isclose(np.linalg.svd(np.asarray(layer.kernel), compute_uv=False)[0], 1.0, atol=0.2))
+    True
+    """
+
+    def call(self, inputs, training=False):
+        if training:
+            vector_u, kernel = self.normalized_weights()
+            zero = ops.all(ops.equal(self.kernel.value, 0))
+            self.vector_u.assign(ops.where(zero, self.vector_u.value, vector_u))
+            self.kernel.assign(ops.where(zero, self.kernel.value, kernel))
+        return ops.cast(self.layer(inputs), inputs.dtype)
+
+
 def spectral(layer, enabled=True):
-    """`layer` wrapped in Keras's `SpectralNormalization` when `enabled` (the attention GANs
-    put it on every weight layer of G and D); the wrapper is named `<layer name>_sn`.
+    """`layer` wrapped in `SpectralNormalization` (Keras's, without its conditional) when
+    `enabled` (the attention GANs put it on every weight layer of G and D); the wrapper is
+    named `<layer name>_sn`.
 
     Keras's layer rewrites the kernel as `kernel / sigma` at each training call (no gradient
     through sigma), rather than dividing inside the forward pass as Miyato et al. define it.
@@ -30,4 +58,4 @@ def spectral(layer, enabled=True):
     >>> spectral(layers.Dense(3, name="d")).name
     'd_sn'
     """
-    return layers.SpectralNormalization(layer, name=f"{layer.name}_sn") if enabled else layer
+    return SpectralNormalization(layer, name=f"{layer.name}_sn") if enabled else layer

@@ -34,6 +34,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_gen.training.recipe import Recipe
+
 
 def reduce_loss(value):
     """Reduce a loss for gradients: per-example -> sum / global batch; a scalar -> / replicas.
@@ -229,6 +231,9 @@ class GenerativeModel(keras.Model):
     smoke_config = None
     #: Image shape `(height, width, channels)` the model works on (set by each family).
     image_shape = None
+    #: The family's default run (`keras_gen.training.recipe.Recipe`): what `apps/train.py`
+    #: and the family's shipped preset train when nothing says otherwise.
+    recipe = Recipe()
 
     @classmethod
     def layout_for(cls, config):

@@ -102,7 +102,8 @@ class TrainingRun:
 
     `model_args` go to the family's constructor (after what the data decides, such as
     `num_classes`); `optimizer` replaces the family's `default_optimizer(learning_rate)`
-    (one optimizer, or a dict with one per slot). `jit_compile` is `"auto"`, `"on"`, `"off"`
+    (one optimizer, or a dict with one per slot), and `learning_rates` (`{slot: rate}`, two
+    time-scale rates) gives each slot its own default optimizer at its own rate. `jit_compile` is `"auto"`, `"on"`, `"off"`
     or a bool. `time_budget_s` stops training after that much wall-clock time (`epochs` is then
     the most it runs); `decay_over_budget` also lowers the learning rates linearly to 0 over
     it. Errors in the data or the model's arguments raise `ValueError` before training.
@@ -120,6 +121,7 @@ class TrainingRun:
     batch_size: int = 64
     steps_per_epoch: int | None = None
     learning_rate: float | None = None
+    learning_rates: dict | None = None
     optimizer: object = None
     model_args: dict = dataclasses.field(default_factory=dict)
     image_size: tuple | None = None
@@ -187,8 +189,17 @@ class TrainingRun:
                                     **{**self.task.model_args, **self.model_args})
             except (TypeError, ValueError) as err:
                 raise ValueError(f"cannot build {self.family}: {err}") from err
-            optimizer = (self.model.default_optimizer(self.learning_rate)
-                         if self.optimizer is None else self.optimizer)
+            optimizer = self.optimizer
+            if optimizer is None and self.learning_rates:
+                unknown = set(self.learning_rates) - set(self.model.optimizer_names)
+                if unknown:
+                    raise ValueError(f"learning_rates names {sorted(unknown)}; {self.family}'s "
+                                     f"optimizers are {list(self.model.optimizer_names)}")
+                optimizer = {slot: self.model.default_optimizer(
+                    self.learning_rates.get(slot, self.learning_rate))
+                    for slot in self.model.optimizer_names}
+            elif optimizer is None:
+                optimizer = self.model.default_optimizer(self.learning_rate)
             self.model.compile(optimizer=optimizer,
                                jit_compile=resolve_jit(self.jit_compile, self.family, self.strategy),
                                steps_per_execution=self.steps_per_execution)

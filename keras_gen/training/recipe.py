@@ -1,0 +1,56 @@
+"""A family's default recipe: the run `apps/train.py <family>` makes when no flag says
+otherwise, and the one its shipped preset was trained with (`apps/make_presets.py`), so the
+preset's card says what the default buys.
+
+Each family declares its own as the class attribute `recipe`; the base class's is 40 epochs of
+`mnist_5k` at batch 64 with the constructor's defaults. The figures behind each choice are in
+`benchmarks/results/` and the preset cards, not here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Data, budget, constructor arguments and learning rates of a family's default run.
+
+    `minutes` (when set) is a wall-clock budget and `epochs` then the most it runs;
+    `learning_rates` maps optimizer slots to rates of the family's `default_optimizer` (two
+    time-scale rates; `None`: the family's one rate); `run_args` are further `TrainingRun`
+    fields (`validation`, `drop_remainder`, `pretrain_epochs`).
+
+    Example:
+    >>> recipe = Recipe(epochs=20, model_args={"ema_decay": 0.999})
+    >>> recipe.with_model_args({"latent_dim": 8}).model_args
+    {'ema_decay': 0.999, 'latent_dim': 8}
+    """
+
+    dataset: str = "mnist_5k"
+    image_size: tuple | None = None
+    epochs: int = 40
+    minutes: float | None = None
+    batch_size: int = 64
+    model_args: dict = dataclasses.field(default_factory=dict)
+    learning_rates: dict | None = None
+    run_args: dict = dataclasses.field(default_factory=dict)
+
+    def with_model_args(self, overrides):
+        """The recipe with `overrides` on top of its constructor arguments."""
+        return dataclasses.replace(self, model_args={**self.model_args, **dict(overrides or {})})
+
+    def run_args_for(self, dataset=None):
+        """`TrainingRun` keyword arguments of this recipe (`dataset` replaces the recipe's; the
+        recipe's image size then no longer applies).
+
+        Example:
+        >>> Recipe(minutes=3, run_args={"validation": False}).run_args_for()["time_budget_s"]
+        180.0
+        """
+        own = dataset is None or dataset == self.dataset
+        return dict(dataset=self.dataset if own else dataset,
+                    image_size=self.image_size if own else None, epochs=self.epochs,
+                    time_budget_s=None if self.minutes is None else 60.0 * self.minutes,
+                    batch_size=self.batch_size, model_args=dict(self.model_args),
+                    learning_rates=self.learning_rates, **self.run_args)
