@@ -78,8 +78,9 @@ def build_parser(families):
     parser.add_argument("--batch-size", type=int, default=None, help="default: the recipe's (64)")
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="one rate for every optimizer (default: the recipe's, else the "
-                             "family's own: 1e-3; GANs 2e-4, WGAN-GP 1e-4 for G and 4e-4 for D)")
+                        help="one rate for every optimizer (default: the recipe's per-optimizer "
+                             "rates, WGAN-GP's 1e-4 for G and 4e-4 for D; else the family's own: "
+                             "1e-3, GANs 2e-4)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<family>)")
     parser.add_argument("--export-dir", default="exported")
     parser.add_argument("--name", default=None, help="export name (default: the family)")

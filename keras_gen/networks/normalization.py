@@ -29,9 +29,11 @@ class SpectralNormalization(layers.SpectralNormalization):
 
     Example:
     >>> import numpy as np
+    >>> keras.utils.set_random_seed(0)
     >>> layer = SpectralNormalization(layers.Dense(3))
-    >>> _ = layer(np.ones((2, 4), "float32"), training=True)
-    >>> bool(np.isclose(np.linalg.svd(np.asarray(layer.kernel), compute_uv=False)[0], 1.0, atol=0.2))
+    >>> for _ in range(10):  # one power iteration per training call
+    ...     _ = layer(np.ones((2, 4), "float32"), training=True)
+    >>> bool(abs(np.linalg.svd(np.asarray(layer.kernel), compute_uv=False)[0] - 1.0) < 0.05)
     True
     """
 

@@ -103,8 +103,8 @@ class TrainingRun:
     `model_args` go to the family's constructor (after what the data decides, such as
     `num_classes`); `optimizer` replaces the family's `default_optimizer(learning_rate)`
     (one optimizer, or a dict with one per slot), and `learning_rates` (`{slot: rate}`, two
-    time-scale rates) gives each slot its own default optimizer at its own rate. `jit_compile` is `"auto"`, `"on"`, `"off"`
-    or a bool. `time_budget_s` stops training after that much wall-clock time (`epochs` is then
+    time-scale rates) gives each slot the family's default optimizer at its own rate.
+    `jit_compile` is `"auto"`, `"on"`, `"off"` or a bool. `time_budget_s` stops training after that much wall-clock time (`epochs` is then
     the most it runs); `decay_over_budget` also lowers the learning rates linearly to 0 over
     it. Errors in the data or the model's arguments raise `ValueError` before training.
 
@@ -195,8 +195,8 @@ class TrainingRun:
                 if unknown:
                     raise ValueError(f"learning_rates names {sorted(unknown)}; {self.family}'s "
                                      f"optimizers are {list(self.model.optimizer_names)}")
-                optimizer = {slot: self.model.default_optimizer(
-                    self.learning_rates.get(slot, self.learning_rate))
+                optimizer = {slot: self._default_optimizer_of(
+                    slot, self.learning_rates.get(slot, self.learning_rate))
                     for slot in self.model.optimizer_names}
             elif optimizer is None:
                 optimizer = self.model.default_optimizer(self.learning_rate)
@@ -204,6 +204,12 @@ class TrainingRun:
                                jit_compile=resolve_jit(self.jit_compile, self.family, self.strategy),
                                steps_per_execution=self.steps_per_execution)
         return self.model
+
+    def _default_optimizer_of(self, slot, learning_rate):
+        """The family's default optimizer for `slot` at `learning_rate` (a family whose
+        `default_optimizer` gives one per slot, as SAGAN's, has its slot's taken)."""
+        optimizer = self.model.default_optimizer(learning_rate)
+        return optimizer[slot] if isinstance(optimizer, dict) else optimizer
 
     def callbacks(self):
         """The run folder's callbacks (none without `out`), after the data's own."""
@@ -231,9 +237,10 @@ class TrainingRun:
             keras.callbacks.BackupAndRestore(backup_dir, save_freq="epoch",
                                              delete_checkpoint=True, double_checkpoint=True),
         ]
-        if (self.fid_every and self.task.validation is not None and model.preview == "samples"
+        if (self.fid_every and model.preview == "samples"
                 and self.dataset in data.OFFLINE_SOURCES):
-            # first, so CSVLogger and TensorBoard see the value in the same epoch
+            # first, so CSVLogger and TensorBoard see the value in the same epoch; it reads the
+            # test split itself, so it runs with or without per-epoch validation
             callbacks.insert(0, FIDCallback(data.load_arrays(self.dataset, "test",
                                                              image_size=self.image_size)[0],
                                             every=self.fid_every, num_images=1000))
