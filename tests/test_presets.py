@@ -157,11 +157,13 @@ def test_vae_preset_is_trained():
 
 
 def test_cgan_preset_draws_the_requested_digits():
+    """The cGAN's recipe (its preset) meets issue 22's bar of 0.95 class consistency (0.98 on
+    these 200 samples; 0.986 on the card's 1,000)."""
     cgan = ConditionalGAN.from_preset("cgan_mnist")
     labels = np.arange(200) % 10
     images = cgan.sample(200, seed=1, labels=labels)
     _, predictions = metrics.DigitFeatures().features_and_predictions(images)
-    assert metrics.class_consistency(labels, predictions) > 0.7
+    assert metrics.class_consistency(labels, predictions) >= 0.95
 
 
 def test_denoising_preset_removes_noise():
