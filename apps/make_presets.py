@@ -43,7 +43,7 @@ def preset(family, description, headline, samples=1000):
     <family>` makes by default), what the card says, which figure it leads with and how many
     samples it is judged on (0: none, as for DB-VAE, whose decoder serves its classifier)."""
     return dict(family=family, description=description, headline=headline, samples=samples,
-                recipe=FAMILIES[family].recipe, dataset=FAMILIES[family].recipe.dataset)
+                recipe=FAMILIES[family].recipe)
 
 
 PRESETS = {
@@ -144,7 +144,7 @@ def heldout_figures(run, entry):
                if k.startswith("val_")}
     model = run.model
     if entry["samples"] and model.preview == "samples" and hasattr(model, "sample"):
-        figures.update(sample_figures(model, entry["dataset"], entry["recipe"].image_size,
+        figures.update(sample_figures(model, entry["recipe"].dataset, entry["recipe"].image_size,
                                       entry["samples"]))
     return {k: round(float(v), 4) for k, v in figures.items()}
 
@@ -153,7 +153,7 @@ def card(name, entry, model, figures, command, attribution, seconds, machine):
     date = time.strftime("%Y-%m-%d", time.gmtime())
     lines = [f"# {name}", "", entry["description"], "",
              f"- family: `{entry['family']}` (`keras_gen.models.{type(model).__name__}`)",
-             f"- data: `{entry['dataset']}`",
+             f"- data: `{entry['recipe'].dataset}`",
              f"- trained by: `{command}` ({seconds / 60:.1f} minutes on "
              f"{machine}, float32, {date}), the family's recipe: what `python apps/train.py "
              f"{entry['family']}` trains by default",
@@ -191,10 +191,10 @@ def make(name, out, steps=None):
     seconds = time.time() - start
     figures = heldout_figures(run, entry)
     command = f"python apps/make_presets.py --only {name}" + (f" --steps {steps}" if steps else "")
-    attribution = data.attribution(entry["dataset"])
+    attribution = data.attribution(entry["recipe"].dataset)
     machine = metrics_machine()
     meta = {"name": name, "family": entry["family"], "description": entry["description"],
-            "training_data": entry["dataset"], "epochs": len(run.history.epoch),
+            "training_data": entry["recipe"].dataset, "epochs": len(run.history.epoch),
             "train_steps": run.summary.get("train_steps"), "minutes": entry["recipe"].minutes,
             "training_seconds": round(seconds, 1), "machine": machine,
             "figures": figures, "command": command,

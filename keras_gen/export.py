@@ -309,18 +309,16 @@ def with_bytes_variants(endpoints):
     trace, so the signatures that call it (its own, `serving_default`, its bytes twin) reuse it
     instead of tracing the model again.
     """
-    traced = {}
+    traced, result = {}, {}
     for name, (fn, specs) in endpoints.items():
         key = (id(fn), tuple(specs))
         if key not in traced:
             function = tf.function(fn, input_signature=specs, autograph=False)
             traced[key] = (function, function.get_concrete_function().structured_outputs)
-    result = {name: (traced[(id(fn), tuple(specs))][0], specs)
-              for name, (fn, specs) in endpoints.items()}
-    for name, (fn, specs) in endpoints.items():
+        function, outputs = traced[key]
+        result[name] = (function, specs)
         if name == "serving_default" or name.endswith("_bytes") or f"{name}_bytes" in endpoints:
             continue
-        function, outputs = traced[(id(fn), tuple(specs))]
         if isinstance(outputs, dict) and "images" in outputs:
             result[f"{name}_bytes"] = bytes_variant(function, specs)
     return result

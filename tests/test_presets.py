@@ -58,7 +58,7 @@ def test_every_family_ships_a_preset_with_its_card():
     for name, facts in shipped.items():
         meta = presets.preset_metadata(name)
         assert facts["class_name"] == FAMILIES[facts["family"]].__name__
-        assert meta["training_data"] == make_presets.PRESETS[name]["dataset"] == facts["data"]
+        assert meta["training_data"] == make_presets.PRESETS[name]["recipe"].dataset == facts["data"]
         assert meta["epochs"] > 0 and meta["weights_dtype"] == "float16"
         headline = facts["headline"]
         assert headline["name"] in meta["figures"] and np.isfinite(headline["value"]), name
@@ -75,7 +75,7 @@ def test_each_preset_was_trained_on_its_family_recipe():
         recipe = FAMILIES[entry["family"]].recipe
         meta = presets.preset_metadata(name)
         assert meta["training_data"] == recipe.dataset, name
-        with open(os.path.join(presets.list_presets()[name]["folder"], "config.json")) as handle:
+        with open(os.path.join(presets.preset_path(name), "config.json")) as handle:
             config = json.load(handle)["config"]
         for key, value in recipe.model_args.items():
             stored = config[key]

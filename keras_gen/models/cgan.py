@@ -12,7 +12,7 @@ from keras import ops
 
 from keras_gen.models.gan import GAN
 from keras_gen.training import register_family
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 from keras_gen.training.conditioning import LabelConditioned
 
 
@@ -28,7 +28,7 @@ class ConditionalGAN(LabelConditioned, GAN):
 
     recipe = Recipe(epochs=120, model_args={"architecture": "dcgan", "latent_dim": 64,
                                             "base_filters": 32, "discriminator_dropout": 0.0},
-                    run_args={"validation": False, "drop_remainder": True})
+                    run_args=ADVERSARIAL_RUN_ARGS)
 
     smoke_config = dict(latent_dim=4, units=(8,), num_classes=3)
 

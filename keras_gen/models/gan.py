@@ -36,7 +36,7 @@ from keras_gen.training import (
     update_moving_average,
     warmed_up_decay,
 )
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 ARCHITECTURES = ("mlp", "dcgan")
 
@@ -71,7 +71,7 @@ class GAN(GenerativeModel):
     """
 
     recipe = Recipe(epochs=1000, minutes=3, model_args={"latent_dim": 64, "units": (128, 256)},
-                    run_args={"validation": False, "drop_remainder": True})
+                    run_args=ADVERSARIAL_RUN_ARGS)
 
     optimizer_names = ("generator", "discriminator")
     loss_names = ("d_loss", "g_loss", "real_output", "fake_output")
@@ -330,7 +330,7 @@ class DCGAN(GAN):
     """
 
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32},
-                    run_args={"validation": False, "drop_remainder": True})
+                    run_args=ADVERSARIAL_RUN_ARGS)
 
     smoke_config = dict(latent_dim=4, base_filters=4)
 

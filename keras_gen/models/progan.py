@@ -33,7 +33,7 @@ from keras_gen.networks.progan import (
     progressive_generator,
 )
 from keras_gen.training import first_element, register_family
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 
 def growth_schedule(images_seen, images_per_phase, levels):
@@ -77,7 +77,7 @@ class ProGAN(WGAN_GP):
     """
 
     recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3,
-                    model_args={"images_per_phase": 6_000, "max_filters": 64}, image_size=(32, 32), run_args={"validation": False, "drop_remainder": True})
+                    model_args={"images_per_phase": 6_000, "max_filters": 64}, image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 
     architectures = ("progressive",)
     smoke_config = dict(latent_dim=4, base_filters=2, max_filters=4, images_per_phase=16,

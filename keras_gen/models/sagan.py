@@ -38,7 +38,7 @@ from keras_gen.models.gan import GAN
 from keras_gen.networks.biggan import residual_discriminator, residual_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
 from keras_gen.training import Update, first_element, register_family
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 from keras_gen.training.conditioning import LabelConditioned
 
 # GAN arguments these networks do not use (MLP sizes, DCGAN's discriminator batch norm/dropout).
@@ -73,7 +73,7 @@ class SAGAN(LabelConditioned, GAN):
     """
 
     recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3, image_size=(32, 32),
-                    run_args={"validation": False, "drop_remainder": True})
+                    run_args=ADVERSARIAL_RUN_ARGS)
 
     batch_layout = "images"  # "labelled" when conditional (see layout_for)
     architectures = ("resnet", "dcgan")
@@ -234,7 +234,7 @@ class BigGAN(SAGAN):
     """
 
     recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3, model_args={"base_filters": 16},
-                    image_size=(32, 32), run_args={"validation": False, "drop_remainder": True})
+                    image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 
     batch_layout = "labelled"
     loss_names = (*SAGAN.loss_names, "orthogonal_loss")

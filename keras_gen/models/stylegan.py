@@ -36,7 +36,7 @@ from keras_gen.networks.stylegan import (
     synthesis_network,
 )
 from keras_gen.training import Update, first_element, register_family
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 _UNUSED_GAN_ARGS = ("units", "discriminator_batch_norm", "discriminator_dropout", "spectral_norm",
                     "architecture")
@@ -97,7 +97,7 @@ class StyleGAN(GAN):
     """
 
     recipe = Recipe(dataset="openmoji_faces", epochs=1000, minutes=3,
-                    model_args={"max_filters": 64}, image_size=(32, 32), run_args={"validation": False, "drop_remainder": True})
+                    model_args={"max_filters": 64}, image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 
     architectures = ("style",)
     smoke_config = dict(latent_dim=4, w_dim=4, mapping_layers=2, base_filters=2, max_filters=4,

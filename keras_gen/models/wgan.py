@@ -12,7 +12,7 @@ import keras
 
 from keras_gen.models.gan import GAN
 from keras_gen.training import register_family
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 
 @register_family("wgan_gp")
@@ -29,7 +29,7 @@ class WGAN_GP(GAN):  # noqa: N801 (the name the literature uses)
 
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32, "n_critic": 1},
                     learning_rates={"generator": 1e-4, "discriminator": 4e-4},
-                    run_args={"validation": False, "drop_remainder": True})
+                    run_args=ADVERSARIAL_RUN_ARGS)
 
     smoke_config = dict(latent_dim=4, base_filters=4, n_critic=2)
 

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 
+#: `Recipe.run_args` of the adversarial families: no per-epoch validation (their losses on
+#: held-out images say little about the samples; FID, when asked, reads the test split) and
+#: whole batches only.
+ADVERSARIAL_RUN_ARGS = {"validation": False, "drop_remainder": True}
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
