@@ -5,8 +5,9 @@
 
 Trains `stylegan` on the faces subset of openmoji (971 smileys and people in five skin tones,
 the offline stand-in for a face data set; any folder of face photos or `tfds:celeb_a` works
-the same way) at 32x32 with the small-data augmentation on, for `--minutes` of wall-clock
-time, then writes into `--out`:
+the same way) at 32x32 with StyleGAN's recipe (at most 64 filters, batch 64; `--set` and
+`--batch-size` change it, `--augment` adds DiffAugment), for `--minutes` of wall-clock time,
+then writes into `--out`:
 
 - `fake_faces.png`: 64 samples (no truncation);
 - `truncation_strip.png`: one seed per row, psi = 1 (none) down to 0 (the mean face) across;
@@ -37,9 +38,11 @@ def build_parser():
     parser.add_argument("--dataset", default="openmoji_faces",
                         help="openmoji_faces (offline default), a folder of face photos, tfds:celeb_a")
     parser.add_argument("--size", type=int, default=32, help="image side (32 or 64)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--augment", default="color,translation,cutout",
-                        help="DiffAugment policy for the discriminator ('' for none)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="default: the StyleGAN recipe's (64)")
+    parser.add_argument("--augment", default="",
+                        help="DiffAugment policy for the discriminator, e.g. color,translation,cutout "
+                             "(default none: it slowed these short runs; benchmarks/results/faces_output.md)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="more StyleGAN arguments, e.g. --set base_filters=64")
     parser.add_argument("--out", default=os.path.join("runs", "fake_faces"))
@@ -74,13 +77,15 @@ def main(argv=None):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from train import parse_overrides
 
+    from keras_gen.models import StyleGAN
     from keras_gen.training import TrainingRun
 
+    recipe = StyleGAN.recipe
     try:
-        model_args = {"augment": args.augment, **parse_overrides(args.set)}
+        model_args = {**recipe.model_args, "augment": args.augment, **parse_overrides(args.set)}
         # epochs of 100 steps: a checkpoint, a sample grid and a backup about once a minute
         run = TrainingRun("stylegan", args.dataset, epochs=1_000_000, steps_per_epoch=100,
-                          batch_size=args.batch_size,
+                          batch_size=args.batch_size or recipe.batch_size,
                           image_size=(args.size, args.size), model_args=model_args,
                           validation=False, drop_remainder=True, time_budget_s=60.0 * args.minutes,
                           seed=args.seed, out=args.out, export_dir=args.export_dir,

@@ -114,7 +114,8 @@ PRESETS = {
         "emoji.", "fid"),
     "stylegan_faces": preset(
         "stylegan", "A small StyleGAN2 (at most 64 filters, mapping network, modulated "
-        "convolutions, style mixing, lazy R1, EMA generator) for 32x32 emoji faces.", "fid"),
+        "convolutions, style mixing, lazy R1, EMA generator, tanh output) for 32x32 emoji faces.",
+        "fid"),
 }
 
 

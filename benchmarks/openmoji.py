@@ -26,11 +26,12 @@ same seeds at each threshold and plots FID and consistency against it
 
     python benchmarks/openmoji.py --models dcgan,sagan,biggan --minutes 10 --name openmoji_attention
     python benchmarks/openmoji.py --models dcgan,sagan,progan,stylegan --minutes 10 --name openmoji_growing
-    python benchmarks/openmoji.py --dataset openmoji_faces --models dcgan,dcgan+augment,stylegan,stylegan+augment \
-        --minutes 5 --name faces_augment
+    python benchmarks/openmoji.py --dataset openmoji_faces --models stylegan,stylegan+linear,stylegan+augment \
+        --minutes 6 --psi-sweep "" --name faces_output
 
 `<model>+augment` trains the same recipe with DiffAugment ("color,translation,cutout") on
-every image the discriminator sees.
+every image the discriminator sees; `stylegan+linear` with StyleGAN2's linear output instead
+of tanh.
 
 Writes benchmarks/results/openmoji.{json,md}, a 100-sample grid per model under
 results/figures/openmoji_*_samples.png, and openmoji_overview.png (a row of real test emoji,
@@ -68,21 +69,25 @@ RECIPES = {
     "diffusion": {"model_args": {"base_filters": 32}, "learning_rate": 1e-3},
     "sagan": {"model_args": {}},
     "biggan": {"model_args": {}},
-    "progan": {"model_args": {}},
-    "stylegan": {"model_args": {}},
+    "progan": {"model_args": {"images_per_phase": 6_000, "max_filters": 64}},  # its recipe's
+    "stylegan": {"model_args": {"max_filters": 64}},  # its recipe's width
 }
-# `<model>+augment`: the same recipe with DiffAugment on everything D sees (GAN families).
-AUGMENT_POLICY = "color,translation,cutout"
+# `<model>+<variant>`: the same recipe with these arguments on top. `augment`: DiffAugment on
+# everything D sees (GAN families); `linear`: StyleGAN2's unbounded output instead of tanh.
+VARIANTS = {"augment": {"augment": "color,translation,cutout"},
+            "linear": {"output_activation": "linear"}}
 
 
 def recipe_for(name):
-    """`(family, recipe)` for a `--models` entry: a name of RECIPES, or `<name>+augment`."""
+    """`(family, recipe)` for a `--models` entry: a name of RECIPES, or `<name>+<variant>`
+    with a variant of VARIANTS."""
     family, _, variant = name.partition("+")
-    if family not in RECIPES or variant not in ("", "augment"):
-        raise ValueError(f"unknown model {name!r}: use one of {sorted(RECIPES)}, optionally +augment")
+    if family not in RECIPES or (variant and variant not in VARIANTS):
+        raise ValueError(f"unknown model {name!r}: use one of {sorted(RECIPES)}, optionally "
+                         f"+{' or +'.join(VARIANTS)}")
     recipe = dict(RECIPES[family])
     if variant:
-        recipe["model_args"] = {**recipe["model_args"], "augment": AUGMENT_POLICY}
+        recipe["model_args"] = {**recipe["model_args"], **VARIANTS[variant]}
     return family, recipe
 
 
@@ -222,6 +227,7 @@ def report_rows(results):
     ceiling = results["reference"]["noise_vs_train (ceiling)"]
     rows = [(f"{name} ({e['minutes']} min, {e['train_steps']} steps): FID / KID / group entropy / "
              f"confident", f"{e['fid']} / {e['kid']} / {e['entropy']} / {e['confident_share']}"
+             + (f"; spread {e['spread']}" if "spread" in e else "")
              + (f"; class consistency {e['class_consistency']}" if "class_consistency" in e else ""))
             for name, e in results["models"].items()]
     for name, e in results["models"].items():

@@ -58,12 +58,14 @@ def test_every_family_has_a_reference():
         assert speed.reference_for(name, model) is not None, name
 
 
-def test_openmoji_benchmark_names_its_models_and_augmented_variants():
+def test_openmoji_benchmark_names_its_models_and_their_variants():
     import openmoji
 
     family, recipe = openmoji.recipe_for("stylegan+augment")
     assert family == "stylegan" and recipe["model_args"]["augment"] == "color,translation,cutout"
     assert "augment" not in openmoji.recipe_for("stylegan")[1]["model_args"]
+    assert openmoji.recipe_for("stylegan+linear")[1]["model_args"] == {
+        "max_filters": 64, "output_activation": "linear"}
     assert set(openmoji.RECIPES) <= set(FAMILIES)
     for bad in ("stylegan+noise", "nope"):
         with pytest.raises(ValueError, match="unknown model"):

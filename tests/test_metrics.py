@@ -99,6 +99,8 @@ def test_sample_quality_reports_each_metric_from_one_classifier_pass():
     kid_mean, kid_std = metrics.kernel_distance_of_features(features, reference, subset_size=200)
     assert (report["kid"], report["kid_std"]) == pytest.approx((kid_mean, kid_std), rel=1e-4)
     assert report["confident_share"] == metrics.confident_share(probabilities)
+    assert report["spread"] == pytest.approx(metrics.feature_spread(features, reference), rel=1e-5)
+    assert 0.8 < report["spread"] < 1.2  # real digits against real digits
     assert report["class_consistency"] == np.mean(predictions == y_test[:300]) > 0.9
     for key, value in metrics.mode_coverage(predictions).items():
         assert report[key] == pytest.approx(value)
@@ -106,6 +108,7 @@ def test_sample_quality_reports_each_metric_from_one_classifier_pass():
     ones = x_test[y_test == 1][:50]
     collapsed = metrics.sample_quality(ones, extractor, reference, requested_classes=np.arange(50) % 10)
     assert collapsed["classes_covered"] <= 2 and collapsed["class_consistency"] < 0.3
+    assert collapsed["spread"] < 0.8 * report["spread"]
     assert collapsed["fid"] > report["fid"] and "class_consistency" not in metrics.sample_quality(
         images, extractor, reference)
 

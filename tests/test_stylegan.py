@@ -45,6 +45,18 @@ def test_synthesis_keeps_the_activations_scale_so_fine_levels_are_heard():
     assert min(scales) > 0.3 * max(scales), scales
 
 
+@pytest.mark.parametrize("activation", ["tanh", "linear"])
+def test_synthesis_output_is_its_activation_of_the_summed_rgb(activation):
+    net = synthesis_network((16, 16, 3), 8, base_filters=4, max_filters=8,
+                            output_activation=activation)
+    probe = keras.Model(net.input, [net.get_layer("rgb2").output, net.output])
+    ws = 3.0 * np.random.default_rng(0).standard_normal((4, net.input.shape[1], 8))
+    summed, images = (np.asarray(t) for t in probe(ws.astype("float32")))
+    np.testing.assert_allclose(images, np.tanh(summed) if activation == "tanh" else summed,
+                               rtol=1e-5, atol=1e-6)
+    assert activation == "linear" or np.abs(images).max() <= 1.0
+
+
 def test_noise_is_fresh_in_training_and_fixed_otherwise():
     layer = NoiseInjection()
     x = np.zeros((2, 4, 4, 3), "float32")
@@ -150,7 +162,7 @@ def test_fake_faces_app_writes_its_figures_and_export(tmp_path, repo_root):
     status = fake_faces.main(["--minutes", "0.05", "--size", "16", "--batch-size", "8",
                               "--set", "base_filters=2", "--set", "max_filters=4",
                               "--set", "latent_dim=4", "--set", "mapping_layers=1",
-                              "--out", str(out), "--export-dir", str(exported)])
+                              "--augment", "translation", "--out", str(out), "--export-dir", str(exported)])
     assert status == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["train_steps"] >= 1 and summary["dataset"] == "openmoji_faces"
@@ -160,7 +172,8 @@ def test_fake_faces_app_writes_its_figures_and_export(tmp_path, repo_root):
     assert np.asarray(Image.open(out / "fake_faces.png")).shape[:2] == (3 * (8 * 16 + 7),) * 2
     meta = json.loads((exported / "stylegan" / "1" / "assets" / "metadata.json").read_text())
     assert {"mapping", "synthesis", "style_mix", "sample"} <= set(meta["signatures"])
-    assert meta["config"]["augment"] == "color,translation,cutout" and meta["num_ws"] == 6
+    assert meta["config"]["augment"] == "translation" and meta["num_ws"] == 6
+    assert meta["config"]["output_activation"] == "tanh"
 
 
 def test_digits_sized_images_start_from_a_7x7_constant():
@@ -169,3 +182,13 @@ def test_digits_sized_images_start_from_a_7x7_constant():
     constant = model.generator.get_layer("synthesis").get_layer("constant").constant
     assert tuple(constant.shape)[:2] == (7, 7) and model.num_ws == 6
     assert model.sample(2).shape == (2, 28, 28, 1)
+
+
+def test_output_activation_survives_the_config():
+    model = StyleGAN.from_config(small_model(output_activation="linear").get_config())
+    assert model.output_activation == "linear"
+    assert StyleGAN.from_config(small_model().get_config()).output_activation == "tanh"
+    config = small_model().get_config()
+    del config["output_activation"]  # saved before the tanh output: trained linear
+    assert StyleGAN.from_config(config).output_activation == "linear"
+    assert model.generator.get_layer("synthesis").get_layer("images").get_config()["activation"] == "linear"

@@ -12,7 +12,13 @@ from keras_gen.metrics.classifier import (
     evaluator_for,
     to_classifier_input,
 )
-from keras_gen.metrics.coverage import class_consistency, class_histogram, confident_share, mode_coverage
+from keras_gen.metrics.coverage import (
+    class_consistency,
+    class_histogram,
+    confident_share,
+    feature_spread,
+    mode_coverage,
+)
 from keras_gen.metrics.fid import (
     feature_statistics,
     fid,
@@ -35,6 +41,7 @@ __all__ = [
     "class_histogram",
     "confident_share",
     "digit_classifier",
+    "feature_spread",
     "feature_statistics",
     "fid",
     "frechet_distance",

@@ -1,20 +1,28 @@
-"""One report on a set of generated images: FID, KID, mode coverage and the confident share."""
+"""One report on a set of generated images: FID, KID, feature spread, mode coverage and the
+confident share."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from keras_gen.metrics.coverage import class_consistency, confident_share, mode_coverage
+from keras_gen.metrics.coverage import (
+    class_consistency,
+    confident_share,
+    feature_spread,
+    mode_coverage,
+)
 from keras_gen.metrics.fid import frechet_distance_of_features, kernel_distance_of_features
 
 
 def sample_quality(images, extractor, reference_features, requested_classes=None, kid_subset_size=500):
-    """FID, KID, mode coverage and confident share of `images`, from one classifier pass.
+    """FID, KID, feature spread, mode coverage and confident share of `images`, from one
+    classifier pass.
 
     `extractor` is a `ClassifierFeatures` (anything with `features_and_probabilities(images)`);
     `reference_features` are its features of real images (e.g. the test split). With
     `requested_classes` (the labels a conditional model was asked for), the report adds
-    `class_consistency`. Keys: `samples`, `fid`, `kid`, `kid_std`, `confident_share`,
+    `class_consistency`. Keys: `samples`, `fid`, `kid`, `kid_std`, `spread`
+    (`feature_spread` against the reference), `confident_share`,
     `entropy`, `max_entropy`, `kl_to_uniform`, `classes_covered` (and `class_consistency`).
 
     Example:
@@ -32,6 +40,7 @@ def sample_quality(images, extractor, reference_features, requested_classes=None
     report = {"samples": int(len(features)),
               "fid": frechet_distance_of_features(features, reference_features),
               "kid": float(kid_mean), "kid_std": float(kid_std),
+              "spread": feature_spread(features, reference_features),
               "confident_share": confident_share(probabilities),
               **mode_coverage(predictions, num_classes=np.shape(probabilities)[-1])}
     if requested_classes is not None:

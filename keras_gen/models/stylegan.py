@@ -86,6 +86,8 @@ class StyleGAN(GAN):
         style_mixing: probability of mixing two ws per training example.
         r1_gamma, r1_interval: the R1 weight and how often (in steps) it is applied.
         w_avg_decay: decay of the tracked mean w.
+        output_activation: the synthesis network's last activation, `"tanh"` (default) or
+            `"linear"` (StyleGAN2's).
         Other arguments as `GAN` (ema_decay, augment, n_critic, ...).
 
     Example:
@@ -96,7 +98,7 @@ class StyleGAN(GAN):
     (2, 16, 16, 3)
     """
 
-    recipe = Recipe(dataset="openmoji_faces", epochs=1000, minutes=3,
+    recipe = Recipe(dataset="openmoji_faces", epochs=1000, minutes=6,
                     model_args={"max_filters": 64}, image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 
     architectures = ("style",)
@@ -106,7 +108,7 @@ class StyleGAN(GAN):
     def __init__(self, image_shape=(32, 32, 3), latent_dim=128, w_dim=None, mapping_layers=4,
                  base_filters=32, max_filters=128, style_mixing=0.9, r1_gamma=0.01,
                  r1_interval=16, w_avg_decay=0.995, ema_decay=0.999, loss="non_saturating",
-                 **kwargs):
+                 output_activation="tanh", **kwargs):
         for name in _UNUSED_GAN_ARGS:
             kwargs.pop(name, None)
         self.w_dim = int(w_dim or latent_dim)
@@ -120,6 +122,7 @@ class StyleGAN(GAN):
         if self.r1_interval < 1:
             raise ValueError(f"r1_interval must be >= 1, got {r1_interval!r}")
         self.w_avg_decay = float(w_avg_decay)
+        self.output_activation = str(output_activation)
         self.num_ws = num_ws(image_shape)
         super().__init__(image_shape=image_shape, latent_dim=latent_dim, architecture="style",
                          loss=loss, base_filters=base_filters, ema_decay=ema_decay, **kwargs)
@@ -135,7 +138,8 @@ class StyleGAN(GAN):
         around the `mapping` and `synthesis` networks (layers of the same names)."""
         mapping = mapping_network(self.latent_dim, self.w_dim, mapping_layers=self.mapping_layers)
         synthesis = synthesis_network(self.image_shape, self.w_dim, base_filters=self.base_filters,
-                                      max_filters=self.max_filters)
+                                      max_filters=self.max_filters,
+                                      output_activation=self.output_activation)
         z = keras.Input((self.latent_dim,), name="z")
         z_mix = keras.Input((self.latent_dim,), name="z_mix")
         crossover = keras.Input((1,), name="crossover")
@@ -247,6 +251,12 @@ class StyleGAN(GAN):
         return {**super().export_metadata(), "num_ws": self.num_ws,
                 "truncation": {"space": "w", "none": 1.0, "min": 0.0, "max": 1.0}}
 
+    @classmethod
+    def from_config(cls, config):
+        """A config saved before the tanh output (2026-11-30) has no `output_activation`:
+        its networks were trained with the linear one."""
+        return super().from_config({"output_activation": "linear", **config})
+
     def get_config(self):
         config = super().get_config()
         for name in _UNUSED_GAN_ARGS:
@@ -254,5 +264,5 @@ class StyleGAN(GAN):
         config.update(w_dim=self.w_dim, mapping_layers=self.mapping_layers,
                       max_filters=self.max_filters, style_mixing=self.style_mixing,
                       r1_gamma=self.r1_gamma, r1_interval=self.r1_interval,
-                      w_avg_decay=self.w_avg_decay)
+                      w_avg_decay=self.w_avg_decay, output_activation=self.output_activation)
         return config

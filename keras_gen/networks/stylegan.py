@@ -7,7 +7,8 @@
   weights demodulated), per-pixel noise with a learned per-channel scale, bias and LeakyReLU
   with StyleGAN2's gain of sqrt(2) (which keeps the activations' scale from layer to layer),
   2x bilinear upsampling between resolutions, and a modulated 1x1 "to RGB" per resolution
-  whose outputs are upsampled and summed (StyleGAN2's skip generator). Level 0 (4x4) has
+  whose outputs are upsampled and summed (StyleGAN2's skip generator), then tanh (StyleGAN2
+  leaves the sum linear; see `synthesis_network`). Level 0 (4x4) has
   one convolution, reading `ws[:, 0]`, and its "to RGB" (`ws[:, 1]`); level k two
   convolutions (`ws[:, 2k-1]`, `ws[:, 2k]`) and its "to RGB" (`ws[:, 2k+1]`), so
   `num_ws = 2 * levels` (8 at 32 px). Low indices are coarse
@@ -198,8 +199,11 @@ class LearnedConstant(layers.Layer):
         return {**super().get_config(), "shape": list(self.constant_shape)}
 
 
-def synthesis_network(image_shape, w_dim, *, base_filters=32, max_filters=128, name="synthesis"):
-    """`ws` `(batch, num_ws, w_dim)` -> images of `image_shape` (float32, linear output).
+def synthesis_network(image_shape, w_dim, *, base_filters=32, max_filters=128,
+                      output_activation="tanh", name="synthesis"):
+    """`ws` `(batch, num_ws, w_dim)` -> images of `image_shape` (float32) in [-1, 1] through
+    `output_activation` on the summed "to RGB" outputs (`"linear"`: StyleGAN2's unbounded
+    output).
 
     Example:
     >>> net = synthesis_network((16, 16, 3), 8, base_filters=4)
@@ -236,7 +240,7 @@ def synthesis_network(image_shape, w_dim, *, base_filters=32, max_filters=128, n
             image = layers.UpSampling2D(2, interpolation="bilinear", name=f"rgb{level}_up")(image)
             rgb = layers.Add(name=f"rgb{level}")([image, rgb])
         image = rgb
-    images = layers.Activation("linear", dtype="float32", name="images")(image)
+    images = layers.Activation(output_activation, dtype="float32", name="images")(image)
     return keras.Model(ws, images, name=name)
 
 
