@@ -80,16 +80,17 @@ def main(argv=None):
     from keras_gen.models import StyleGAN
     from keras_gen.training import TrainingRun
 
-    recipe = StyleGAN.recipe
     try:
-        model_args = {**recipe.model_args, "augment": args.augment, **parse_overrides(args.set)}
-        # epochs of 100 steps: a checkpoint, a sample grid and a backup about once a minute
-        run = TrainingRun("stylegan", args.dataset, epochs=1_000_000, steps_per_epoch=100,
-                          batch_size=args.batch_size or recipe.batch_size,
-                          image_size=(args.size, args.size), model_args=model_args,
-                          validation=False, drop_remainder=True, time_budget_s=60.0 * args.minutes,
-                          seed=args.seed, out=args.out, export_dir=args.export_dir,
-                          export_name="stylegan", verbose=0)
+        # the recipe under the flags; epochs of 100 steps: a checkpoint, a sample grid and a
+        # backup about once a minute
+        run_args = StyleGAN.recipe.with_model_args(
+            {"augment": args.augment, **parse_overrides(args.set)}).run_args_for(args.dataset)
+        run_args.update(epochs=1_000_000, steps_per_epoch=100, image_size=(args.size, args.size),
+                        time_budget_s=60.0 * args.minutes)
+        if args.batch_size:
+            run_args["batch_size"] = args.batch_size
+        run = TrainingRun("stylegan", seed=args.seed, out=args.out, export_dir=args.export_dir,
+                          export_name="stylegan", verbose=0, **run_args)
         summary = run.run()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

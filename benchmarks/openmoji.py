@@ -56,6 +56,7 @@ import numpy as np  # noqa: E402
 
 from keras_gen import data, metrics  # noqa: E402
 from keras_gen.callbacks import TimeBudget  # noqa: E402
+from keras_gen.models import FAMILIES  # noqa: E402
 from keras_gen.plots import save_image_grid  # noqa: E402
 from keras_gen.training import TrainingRun  # noqa: E402
 from reference_dcgan import ReferenceDCGAN, keras_io_face_networks  # noqa: E402
@@ -69,8 +70,8 @@ RECIPES = {
     "diffusion": {"model_args": {"base_filters": 32}, "learning_rate": 1e-3},
     "sagan": {"model_args": {}},
     "biggan": {"model_args": {}},
-    "progan": {"model_args": {"images_per_phase": 6_000, "max_filters": 64}},  # its recipe's
-    "stylegan": {"model_args": {"max_filters": 64}},  # its recipe's width
+    "progan": {"model_args": dict(FAMILIES["progan"].recipe.model_args)},
+    "stylegan": {"model_args": dict(FAMILIES["stylegan"].recipe.model_args)},  # as their recipes
 }
 # `<model>+<variant>`: the same recipe with these arguments on top. `augment`: DiffAugment on
 # everything D sees (GAN families); `linear`: StyleGAN2's unbounded output instead of tanh.
