@@ -65,7 +65,8 @@ def test_pixel_norm_and_minibatch_stddev_match_their_definitions():
 
 
 def test_the_generator_shows_one_resolution_and_fades_linearly():
-    generator = progressive_generator(8, (16, 16, 3), base_filters=4)
+    """Before its output activation: the summed "to RGB" outputs (linear)."""
+    generator = progressive_generator(8, (16, 16, 3), base_filters=4, output_activation="linear")
     z = np.random.default_rng(3).normal(size=(2, 8)).astype("float32")
 
     def at(growth):
@@ -78,6 +79,28 @@ def test_the_generator_shows_one_resolution_and_fades_linearly():
     # mid-fade: alpha of the new level's image, 1 - alpha of the previous one's
     np.testing.assert_allclose(at(1.25), 0.75 * at(1) + 0.25 * at(2), rtol=1e-4, atol=1e-5)
     assert [round(float(level_weight(0.4, r)), 2) for r in range(3)] == [0.6, 0.4, 0.0]
+
+
+def test_the_tanh_generator_is_tanh_of_the_faded_sum():
+    linear = progressive_generator(8, (16, 16, 3), base_filters=4, output_activation="linear")
+    tanh = progressive_generator(8, (16, 16, 3), base_filters=4)
+    tanh.set_weights(linear.get_weights())
+    z = 3.0 * np.random.default_rng(3).normal(size=(4, 8)).astype("float32")
+    growth = np.full((4, 1), 1.5, "float32")
+    np.testing.assert_allclose(np.asarray(tanh([z, growth])), np.tanh(np.asarray(linear([z, growth]))),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_output_activation_survives_the_config_and_old_configs_load_linear():
+    model = ProGAN(image_shape=(8, 8, 1), latent_dim=4, base_filters=2, max_filters=4,
+                   output_activation="linear")
+    assert ProGAN.from_config(model.get_config()).output_activation == "linear"
+    config = ProGAN(image_shape=(8, 8, 1), latent_dim=4, base_filters=2,
+                    max_filters=4).get_config()
+    assert config["output_activation"] == "tanh"
+    assert ProGAN.from_config(config).output_activation == "tanh"
+    del config["output_activation"]  # saved before the tanh output: trained linear
+    assert ProGAN.from_config(config).output_activation == "linear"
 
 
 def test_blocks_not_yet_faded_in_get_no_gradient():

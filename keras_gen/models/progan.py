@@ -66,6 +66,9 @@ class ProGAN(WGAN_GP):
             12,000, reaches 32 px after 84,000 images, about 7 minutes at batch 64 on 2 CPU
             cores; the paper used 600,000 to 800,000 on GPUs).
         drift_weight: weight of `D(x)^2`.
+        output_activation: G's last activation, `"tanh"` (default) or `"linear"` (the
+            paper's; as for StyleGAN, the emoji's flat colours at the ends of [-1, 1] are
+            reached by saturating, see `benchmarks/results/progan_output.md`).
         Other arguments as `WGAN_GP` / `GAN` (gradient_penalty_weight, ema_decay, augment, ...).
 
     Example:
@@ -85,13 +88,14 @@ class ProGAN(WGAN_GP):
 
     def __init__(self, image_shape=(32, 32, 3), latent_dim=128, base_filters=16, max_filters=128,
                  images_per_phase=12_000, drift_weight=1e-3, n_critic=1, ema_decay=0.999,
-                 **kwargs):
+                 output_activation="tanh", **kwargs):
         kwargs.pop("architecture", None)
         self.max_filters = int(max_filters)
         self.images_per_phase = int(images_per_phase)
         if self.images_per_phase < 1:
             raise ValueError(f"images_per_phase must be >= 1, got {images_per_phase!r}")
         self.drift_weight = float(drift_weight)
+        self.output_activation = str(output_activation)
         self.levels = len(growth_levels(image_shape))
         super().__init__(image_shape=image_shape, latent_dim=latent_dim, base_filters=base_filters,
                          n_critic=n_critic, ema_decay=ema_decay, architecture="progressive",
@@ -109,7 +113,8 @@ class ProGAN(WGAN_GP):
 
     def build_networks(self):
         sizes = dict(base_filters=self.base_filters, max_filters=self.max_filters)
-        return (progressive_generator(self.latent_dim, self.image_shape, **sizes),
+        return (progressive_generator(self.latent_dim, self.image_shape,
+                                      output_activation=self.output_activation, **sizes),
                 progressive_discriminator(self.image_shape, **sizes))
 
     def default_optimizer(self, learning_rate=None):
@@ -154,9 +159,15 @@ class ProGAN(WGAN_GP):
                 losses["real_output"])
         return losses
 
+    @classmethod
+    def from_config(cls, config):
+        """A config saved before the tanh output (2026-12-07) has no `output_activation`:
+        its networks were trained with the linear one."""
+        return super().from_config({"output_activation": "linear", **config})
+
     def get_config(self):
         config = super().get_config()
         config.pop("architecture", None)
         config.update(max_filters=self.max_filters, images_per_phase=self.images_per_phase,
-                      drift_weight=self.drift_weight)
+                      drift_weight=self.drift_weight, output_activation=self.output_activation)
         return config

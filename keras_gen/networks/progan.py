@@ -241,8 +241,9 @@ def _lrelu(x):
 
 
 def progressive_generator(latent_dim, image_shape, *, base_filters=32, max_filters=256,
-                          name="generator"):
-    """`[z, p]` -> images of `image_shape` (float32, linear output in about [-1, 1]).
+                          output_activation="tanh", name="generator"):
+    """`[z, p]` -> images of `image_shape` (float32 in [-1, 1]): the faded-in "to RGB"
+    outputs summed, then `output_activation` (`"tanh"`, or `"linear"`, the paper's).
 
     Example:
     >>> g = progressive_generator(8, (16, 16, 3), base_filters=4)
@@ -270,7 +271,7 @@ def progressive_generator(latent_dim, image_shape, *, base_filters=32, max_filte
             rgb = layers.UpSampling2D(factor, name=f"to_rgb{level}_up")(rgb)
         mix = GrowthMix(level, name=f"mix{level}")
         output = mix([growth, rgb]) if output is None else layers.Add()([output, mix([growth, rgb])])
-    output = layers.Activation("linear", dtype="float32", name="images")(output)
+    output = layers.Activation(output_activation, dtype="float32", name="images")(output)
     return keras.Model([z, growth], output, name=name)
 
 
