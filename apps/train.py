@@ -1,15 +1,17 @@
 """Train any keras_gen family with `model.fit`, then export it for TF Serving.
 
     python apps/train.py                      # VAE on the offline mnist_5k, exports exported/vae/<n>
-    python apps/train.py dcgan                # DCGAN's recipe: 3 minutes, EMA generator
+    python apps/train.py dcgan                # DCGAN's quick recipe: 3 minutes, EMA generator
+    python apps/train.py dcgan --recipe preset  # the recipe its shipped preset was trained with
     python apps/train.py vae --dataset mnist_5k --epochs 5 --batch-size 64 \
         --steps-per-epoch 20 --out runs/vae --export-dir exported --set latent_dim=8 --set beta=4
     python apps/train.py stacked_ae --pretrain-epochs 2 --set "units=(256, 128)"
 
 The family names are those of `keras_gen.models.FAMILIES`. What a flag does not set comes from
-the family's recipe (`<Family>.recipe`: data set, epochs or minutes, batch size, constructor
-arguments, learning rates), the one its shipped preset was trained with, so the preset's card
-says what the default run buys; `--set` goes on top of the recipe's arguments. Each family's
+the family's recipe: by default its quick one (`<Family>.recipe`: data set, epochs or minutes,
+batch size, constructor arguments, learning rates), with `--recipe preset` the longer one its
+shipped preset was trained with (`<Family>.preset_recipe`); the preset's card says what each
+buys; `--set` goes on top of the recipe's arguments. Each family's
 data comes from its declared batch layout (`keras_gen.data.training_data`) and the run from
 `keras_gen.training.TrainingRun`, which says what is written where. Exit status 2: bad
 arguments or data (nothing trained); 3: a NaN or infinite loss (nothing exported).
@@ -56,6 +58,8 @@ def recipe_run_args(recipe, args):
         run_args["image_size"] = tuple(args.image_size)
     if args.batch_size is not None:
         run_args["batch_size"] = args.batch_size
+    if args.steps_per_epoch is not None:
+        run_args["steps_per_epoch"] = args.steps_per_epoch
     if args.no_validation:
         run_args["validation"] = False
     if args.pretrain_epochs is not None:
@@ -64,11 +68,15 @@ def recipe_run_args(recipe, args):
 
 
 def build_parser(families):
+    from keras_gen.training.recipe import RECIPE_KINDS
     from keras_gen.training.run import PRECISIONS, STRATEGIES, XLA_FASTER_ON_CPU
 
     parser = argparse.ArgumentParser(
         description="Train a keras_gen model with model.fit and export it as a SavedModel.")
     parser.add_argument("family", nargs="?", default="vae", choices=sorted(families))
+    parser.add_argument("--recipe", default="quick", choices=RECIPE_KINDS,
+                        help="the family's quick default (a few minutes) or the longer recipe "
+                             "its shipped preset was trained with (resumable: epochs, not minutes)")
     parser.add_argument("--dataset", default=None,
                         help="mnist_5k, digits, openmoji, openmoji_faces, tfds:<name>, or a folder "
                              "path (default: the family's recipe; mnist_5k for most)")
@@ -120,8 +128,8 @@ def main(argv=None):
     args = build_parser(FAMILIES).parse_args(argv)
     try:
         run = TrainingRun(
-            args.family, **recipe_run_args(FAMILIES[args.family].recipe, args),
-            steps_per_epoch=args.steps_per_epoch, learning_rate=args.learning_rate,
+            args.family, **recipe_run_args(FAMILIES[args.family].recipe_named(args.recipe), args),
+            learning_rate=args.learning_rate,
             precision=args.precision, jit_compile=args.jit_compile, strategy=args.strategy,
             steps_per_execution=args.steps_per_execution, fid_every=args.fid_every,
             seed=args.seed, decay_over_budget=args.decay,

@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import RECIPE_KINDS, Recipe
 
 
 def reduce_loss(value):
@@ -234,6 +234,23 @@ class GenerativeModel(keras.Model):
     #: The family's default run (`keras_gen.training.recipe.Recipe`): what `apps/train.py`
     #: and the family's shipped preset train when nothing says otherwise.
     recipe = Recipe()
+    #: The recipe the family's shipped preset is trained with (`apps/make_presets.py`,
+    #: `apps/train.py <family> --recipe preset`): the best its benchmark found for a long
+    #: budget; `None`: the quick `recipe` is also the preset's.
+    preset_recipe = None
+
+    @classmethod
+    def recipe_named(cls, kind):
+        """The family's `"quick"` default (`recipe`) or its `"preset"` recipe (`preset_recipe`,
+        or the quick one where the family declares none).
+
+        Example:
+        >>> FAMILIES["vae"].recipe_named("preset") == FAMILIES["vae"].recipe
+        True
+        """
+        if kind not in RECIPE_KINDS:
+            raise ValueError(f"recipe must be one of {RECIPE_KINDS}, got {kind!r}")
+        return cls.recipe if kind == "quick" or cls.preset_recipe is None else cls.preset_recipe
 
     @classmethod
     def layout_for(cls, config):

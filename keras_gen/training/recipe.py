@@ -1,9 +1,12 @@
-"""A family's default recipe: the run `apps/train.py <family>` makes when no flag says
-otherwise, and the one its shipped preset was trained with (`apps/make_presets.py`), so the
-preset's card says what the default buys.
+"""A family's recipes: the quick default, the run `apps/train.py <family>` makes when no flag
+says otherwise (a few minutes on 2 cores), and the preset recipe its shipped preset is trained
+with (`apps/make_presets.py`); the preset's card says what each buys.
 
 Each family declares its own as the class attribute `recipe`; the base class's is 40 epochs of
-`mnist_5k` at batch 64 with the constructor's defaults. The figures behind each choice are in
+`mnist_5k` at batch 64 with the constructor's defaults. A family whose preset is worth a longer
+run also declares `preset_recipe` (up to about an hour on 2 cores), counted in epochs so that a
+run killed midway resumes where it stopped; `apps/train.py <family> --recipe preset` and
+`apps/make_presets.py` train it. The figures behind each choice are in
 `benchmarks/results/` and the preset cards, not here.
 """
 
@@ -15,6 +18,8 @@ import dataclasses
 #: held-out images say little about the samples; FID, when asked, reads the test split) and
 #: whole batches only.
 ADVERSARIAL_RUN_ARGS = {"validation": False, "drop_remainder": True}
+#: The recipes a family declares: `recipe` (the quick default) and `preset_recipe`.
+RECIPE_KINDS = ("quick", "preset")
 
 
 @dataclasses.dataclass(frozen=True)
