@@ -96,6 +96,35 @@ def read_backup_epoch(backup_dir):
         return None
 
 
+def trim_history(path, epochs_done):
+    """Keep the header and the rows of the first `epochs_done` epochs of the CSV history at
+    `path` (a row of a later epoch, even half written, was left by a run killed between that
+    row and the backup that marks its epoch done; the resumed run writes it again).
+
+    Example:
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "history.csv")
+    >>> _ = open(path, "w").write("epoch,loss\n0,0.5\n1,0.4\n2,0.3\n2,0.")
+    >>> trim_history(path, 2); open(path).read()
+    'epoch,loss\n0,0.5\n1,0.4\n'
+    """
+    if not os.path.exists(path):
+        return
+    with open(path) as handle:
+        lines = handle.read().splitlines()
+    kept = lines[:1]
+    for line in lines[1:]:
+        try:
+            epoch = int(line.split(",", 1)[0])
+        except ValueError:
+            continue
+        if epoch < epochs_done:
+            kept.append(line)
+    with open(path + ".tmp", "w") as handle:
+        handle.write("".join(line + "\n" for line in kept))
+    os.replace(path + ".tmp", path)
+
+
 @dataclasses.dataclass
 class TrainingRun:
     """Train family `family` (a name in `FAMILIES`) on `dataset` with `model.fit`.
@@ -227,7 +256,8 @@ class TrainingRun:
             reference = (np.asarray(first_element(batch)) - low) / (high - low)
         backup_dir = os.path.join(out, "backup")
         # Order matters for a kill at any moment: an epoch's checkpoint and history row are
-        # written before the backup that marks the epoch done (a kill in between re-runs it).
+        # written before the backup that marks the epoch done (a kill in between re-runs it,
+        # and `fit` first drops the rows of epochs the backup does not mark done).
         callbacks += [
             EpochCheckpoint(os.path.join(out, "checkpoints", "epoch_{epoch:03d}.weights.h5")),
             keras.callbacks.TensorBoard(os.path.join(out, "logs")),
@@ -255,6 +285,7 @@ class TrainingRun:
             if resumed is None and os.path.exists(os.path.join(self.out, "history.csv")):
                 os.remove(os.path.join(self.out, "history.csv"))  # fresh; a resumed run appends
             if resumed is not None:
+                trim_history(os.path.join(self.out, "history.csv"), resumed)
                 print(f"resuming from the backup in {os.path.join(self.out, 'backup')}: "
                       f"{resumed} of {self.epochs} epochs done", flush=True)
         callbacks = self.callbacks()
