@@ -31,7 +31,7 @@ same seeds at each threshold and plots FID and consistency against it
 
 `<model>+augment` trains the same recipe with DiffAugment ("color,translation,cutout") on
 every image the discriminator sees; `stylegan+linear` with StyleGAN2's linear output instead
-of tanh.
+of tanh; `progan+tanh` ends ProGAN's generator in tanh instead of its linear output.
 
 Writes benchmarks/results/openmoji.{json,md}, a 100-sample grid per model under
 results/figures/openmoji_*_samples.png, and openmoji_overview.png (a row of real test emoji,
@@ -74,9 +74,10 @@ RECIPES = {
     "stylegan": {"model_args": dict(FAMILIES["stylegan"].recipe.model_args)},  # as their recipes
 }
 # `<model>+<variant>`: the same recipe with these arguments on top. `augment`: DiffAugment on
-# everything D sees (GAN families); `linear`: StyleGAN2's unbounded output instead of tanh.
+# everything D sees (GAN families); `linear`: StyleGAN2's unbounded output instead of tanh;
+# `tanh`: a tanh output where the family's is linear (ProGAN).
 VARIANTS = {"augment": {"augment": "color,translation,cutout"},
-            "linear": {"output_activation": "linear"}}
+            "linear": {"output_activation": "linear"}, "tanh": {"output_activation": "tanh"}}
 
 
 def recipe_for(name):

@@ -66,9 +66,9 @@ class ProGAN(WGAN_GP):
             12,000, reaches 32 px after 84,000 images, about 7 minutes at batch 64 on 2 CPU
             cores; the paper used 600,000 to 800,000 on GPUs).
         drift_weight: weight of `D(x)^2`.
-        output_activation: G's last activation, `"tanh"` (default) or `"linear"` (the
-            paper's; as for StyleGAN, the emoji's flat colours at the ends of [-1, 1] are
-            reached by saturating, see `benchmarks/results/progan_output.md`).
+        output_activation: G's last activation, `"linear"` (the paper's, the default) or
+            `"tanh"` (StyleGAN's fix; it does not help ProGAN at equal time:
+            `benchmarks/results/progan_output.md`).
         Other arguments as `WGAN_GP` / `GAN` (gradient_penalty_weight, ema_decay, augment, ...).
 
     Example:
@@ -88,7 +88,7 @@ class ProGAN(WGAN_GP):
 
     def __init__(self, image_shape=(32, 32, 3), latent_dim=128, base_filters=16, max_filters=128,
                  images_per_phase=12_000, drift_weight=1e-3, n_critic=1, ema_decay=0.999,
-                 output_activation="tanh", **kwargs):
+                 output_activation="linear", **kwargs):
         kwargs.pop("architecture", None)
         self.max_filters = int(max_filters)
         self.images_per_phase = int(images_per_phase)
@@ -158,12 +158,6 @@ class ProGAN(WGAN_GP):
             losses["d_total"] = losses["d_total"] + self.drift_weight * L.drift_penalty(
                 losses["real_output"])
         return losses
-
-    @classmethod
-    def from_config(cls, config):
-        """A config saved before the tanh output (2026-12-07) has no `output_activation`:
-        its networks were trained with the linear one."""
-        return super().from_config({"output_activation": "linear", **config})
 
     def get_config(self):
         config = super().get_config()

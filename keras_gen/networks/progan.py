@@ -241,9 +241,9 @@ def _lrelu(x):
 
 
 def progressive_generator(latent_dim, image_shape, *, base_filters=32, max_filters=256,
-                          output_activation="tanh", name="generator"):
-    """`[z, p]` -> images of `image_shape` (float32 in [-1, 1]): the faded-in "to RGB"
-    outputs summed, then `output_activation` (`"tanh"`, or `"linear"`, the paper's).
+                          output_activation="linear", name="generator"):
+    """`[z, p]` -> images of `image_shape` (float32, about [-1, 1]): the faded-in "to RGB"
+    outputs summed, then `output_activation` (`"linear"`, the paper's, or `"tanh"`).
 
     Example:
     >>> g = progressive_generator(8, (16, 16, 3), base_filters=4)
