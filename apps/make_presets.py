@@ -90,7 +90,7 @@ PRESETS = {
         "gan", "An MLP GAN (128 and 256 units, non-saturating loss, 64-d noise, EMA generator) "
         "for 28x28 digits.", "fid"),
     "dcgan_mnist": preset(
-        "dcgan", "A DCGAN (100-d noise, 32 base filters, EMA generator) for 28x28 digits.", "fid"),
+        "dcgan", "A DCGAN (100-d noise, 64 base filters, EMA generator) for 28x28 digits.", "fid"),
     "cgan_mnist": preset(
         "cgan", "A conditional DCGAN (64-d noise, one-hot digit label joined to z and to the "
         "discriminator input, no dropout in D, EMA generator, 120 epochs) for 28x28 digits.",
@@ -258,6 +258,8 @@ def make(name, out, steps=None, runs=None, quick=True):
         entry["samples"] = 20
         run_args.update(epochs=1, time_budget_s=None, steps_per_epoch=steps,
                         pretrain_epochs=min(run_args.get("pretrain_epochs", 0), 1))
+    if kind == "preset" and entry["headline"] == "fid" and not steps:
+        run_args.setdefault("fid_every", 10)  # the FID curve goes into the run's history.csv
     machine = metrics_machine()
     quick_figures = quick_default(name, entry, quick, machine, steps)
     start = time.time()

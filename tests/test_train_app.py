@@ -228,6 +228,23 @@ def test_jit_compile_auto_follows_the_cpu_measurements():
     (dict(family="pix2pix", image_size=(7, 7)), "pix2pix on 'mnist_5k' trains on 28x28 digit tasks"),
     (dict(family="cyclegan", image_size=(32, 32)), "cyclegan on 'mnist_5k' trains on 28x28"),
     (dict(family="nope"), "unknown family 'nope'"),
+    # issue 38: what nothing checked before
+    (dict(time_budget_s=float("inf")), "time_budget_s must be a finite number of seconds > 0"),
+    (dict(learning_rate=-1.0), "learning_rate must be a finite number > 0, got -1.0"),
+    (dict(family="dcgan", learning_rates={"generator": float("nan")}),
+     "learning_rates['generator'] must be a finite number > 0"),
+    (dict(family="dcgan", batch_size=5000, drop_remainder=True),
+     "batch_size 5000 leaves no whole batch of the training data of 'mnist_5k'"),
+    (dict(steps_per_epoch=2, steps_per_execution=400),
+     "steps_per_execution 400 is more than the 2 steps of one epoch; use at most 2"),
+    (dict(family="dcgan", model_args={"latent_dim": 2.5}),
+     "cannot build dcgan: latent_dim must be a whole number >= 1, got 2.5"),
+    (dict(family="autoencoder", model_args={"units": -1}),
+     "cannot build autoencoder: units must be a list of whole numbers >= 1, got -1"),
+    (dict(family="stylegan", model_args={"mapping_layers": -2}),
+     "mapping_layers must be a whole number >= 0, got -2"),
+    (dict(family="stylegan", model_args={"max_filters": 0}),
+     "max_filters must be a whole number >= 1, got 0"),
 ])
 def test_training_run_refuses_arguments_it_cannot_honour(kwargs, message):
     from keras_gen.training import TrainingRun

@@ -31,6 +31,7 @@ from keras_gen.networks import (
     mirrored_dense_layers,
 )
 from keras_gen.training import GenerativeModel, first_element, global_batch_mean, register_family
+from keras_gen.training.arguments import image_shape_of, size, sizes
 from keras_gen.training.recipe import Recipe
 
 ARCHITECTURES = ("dense", "conv")
@@ -83,10 +84,10 @@ class AutoEncoder(GenerativeModel):
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
         if reconstruction not in RECONSTRUCTIONS:
             raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}, got {reconstruction!r}")
-        self.image_shape = tuple(int(d) for d in image_shape)
-        self.latent_dim = int(latent_dim)
+        self.image_shape = image_shape_of(image_shape)
+        self.latent_dim = size("latent_dim", latent_dim)
         self.architecture = architecture
-        self.units = tuple(int(u) for u in units)
+        self.units = sizes("units", units)
         self.code_activation = code_activation
         self.reconstruction = reconstruction
         self.seed = seed

@@ -12,6 +12,7 @@ from keras import ops
 
 from keras_gen.models.gan import GAN
 from keras_gen.training import register_family
+from keras_gen.training.arguments import size
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 from keras_gen.training.conditioning import LabelConditioned
 
@@ -33,7 +34,7 @@ class ConditionalGAN(LabelConditioned, GAN):
     smoke_config = dict(latent_dim=4, units=(8,), num_classes=3)
 
     def __init__(self, num_classes=10, **kwargs):
-        self.num_classes = int(num_classes)
+        self.num_classes = size("num_classes", num_classes)
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes!r}")
         self.condition_dim = self.num_classes

@@ -26,6 +26,7 @@ from keras_gen.models.pix2pix import to_model_range, to_unit_range
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.resnet import resnet_generator
 from keras_gen.training import GenerativeModel, Update, register_family
+from keras_gen.training.arguments import image_shape_of, size
 from keras_gen.training.recipe import Recipe
 
 
@@ -46,7 +47,7 @@ class ImageHistoryPool(keras.layers.Layer):
     def __init__(self, size=50, image_shape=(28, 28, 1), seed=None, **kwargs):
         super().__init__(**kwargs)
         self.size = int(size)
-        self.image_shape = tuple(int(d) for d in image_shape)
+        self.image_shape = image_shape_of(image_shape)
         self.seed = seed
         # Under tf.distribute each replica keeps a pool of its own fakes (sync on read, saved
         # from the first replica), as each replica's discriminator sees its own half-batch.
@@ -125,13 +126,13 @@ class CycleGAN(GenerativeModel):
         self.augment = ",".join(parse_policy(augment))
         if self.augment:
             self.seed_generator = keras.random.SeedGenerator()
-        self.image_shape = tuple(int(d) for d in image_shape)
+        self.image_shape = image_shape_of(image_shape)
         self.lambda_cycle = float(lambda_cycle)
         self.lambda_identity = float(lambda_identity)
-        self.pool_size = int(pool_size)
-        self.base_filters = int(base_filters)
-        self.num_blocks = int(num_blocks)
-        self.discriminator_layers = int(discriminator_layers)
+        self.pool_size = size("pool_size", pool_size, least=0)
+        self.base_filters = size("base_filters", base_filters)
+        self.num_blocks = size("num_blocks", num_blocks, least=0)
+        self.discriminator_layers = size("discriminator_layers", discriminator_layers)
         with self.network_policy():
             make_g = lambda name: resnet_generator(  # noqa: E731
                 self.image_shape, base_filters=self.base_filters, num_blocks=self.num_blocks, name=name)

@@ -35,6 +35,7 @@ from keras_gen.training import (
     update_moving_average,
     warmed_up_decay,
 )
+from keras_gen.training.arguments import image_shape_of, size
 from keras_gen.training.recipe import Recipe
 
 SCHEDULES = ("linear", "cosine")
@@ -72,10 +73,10 @@ class DiffusionModel(GenerativeModel):
     def __init__(self, image_shape=(28, 28, 1), timesteps=1000, schedule="linear", base_filters=32,
                  ema_decay=0.999, **kwargs):
         super().__init__(**kwargs)
-        self.image_shape = tuple(int(d) for d in image_shape)
-        self.timesteps = int(timesteps)
+        self.image_shape = image_shape_of(image_shape)
+        self.timesteps = size("timesteps", timesteps)
         self.schedule = schedule
-        self.base_filters = int(base_filters)
+        self.base_filters = size("base_filters", base_filters)
         self.ema_decay = float(ema_decay)
         betas = beta_schedule(schedule, self.timesteps)
         abar = np.cumprod(1.0 - betas)

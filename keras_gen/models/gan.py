@@ -36,6 +36,7 @@ from keras_gen.training import (
     update_moving_average,
     warmed_up_decay,
 )
+from keras_gen.training.arguments import image_shape_of, size, sizes
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 ARCHITECTURES = ("mlp", "dcgan")
@@ -112,23 +113,21 @@ class GAN(GenerativeModel):
             raise ValueError(f"loss must be one of {L.ADVERSARIAL_LOSSES}, got {loss!r}")
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
-        if int(n_critic) < 1:
-            raise ValueError(f"n_critic must be >= 1, got {n_critic!r}")
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
-        self.image_shape = tuple(int(d) for d in image_shape)
-        self.latent_dim = int(latent_dim)
+        self.image_shape = image_shape_of(image_shape)
+        self.latent_dim = size("latent_dim", latent_dim)
         self.architecture = architecture
         self.loss_kind = loss
-        self.units = tuple(int(u) for u in units)
-        self.base_filters = int(base_filters)
+        self.units = sizes("units", units)
+        self.base_filters = size("base_filters", base_filters)
         self.label_smoothing = float(label_smoothing)
         self.instance_noise = float(instance_noise)
-        self.instance_noise_steps = int(instance_noise_steps)
+        self.instance_noise_steps = size("instance_noise_steps", instance_noise_steps)
         self.augment = ",".join(parse_policy(augment))
         self.spectral_norm = bool(spectral_norm)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
-        self.n_critic = int(n_critic)
+        self.n_critic = size("n_critic", n_critic)
         self.gradient_penalty_weight = float(gradient_penalty_weight)
         self.discriminator_batch_norm = bool(discriminator_batch_norm)
         self.discriminator_dropout = float(discriminator_dropout)
@@ -331,6 +330,8 @@ class DCGAN(GAN):
 
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32},
                     run_args=ADVERSARIAL_RUN_ARGS)
+    preset_recipe = Recipe(epochs=90, model_args={"base_filters": 64},
+                           run_args={**ADVERSARIAL_RUN_ARGS, "steps_per_epoch": 500})
 
     smoke_config = dict(latent_dim=4, base_filters=4)
 

@@ -22,6 +22,7 @@ from keras_gen.augment import diff_augment_pair, parse_policy
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.unet import unet_generator
 from keras_gen.training import GenerativeModel, Update, register_family
+from keras_gen.training.arguments import image_shape_of, size
 from keras_gen.training.recipe import Recipe
 
 
@@ -68,11 +69,11 @@ class Pix2Pix(GenerativeModel):
         self.augment = ",".join(parse_policy(augment))
         if self.augment:
             self.seed_generator = keras.random.SeedGenerator()
-        self.image_shape = tuple(int(d) for d in image_shape)
-        self.output_channels = int(output_channels or self.image_shape[-1])
+        self.image_shape = image_shape_of(image_shape)
+        self.output_channels = size("output_channels", output_channels or self.image_shape[-1])
         self.lambda_l1 = float(lambda_l1)
-        self.base_filters = int(base_filters)
-        self.discriminator_layers = int(discriminator_layers)
+        self.base_filters = size("base_filters", base_filters)
+        self.discriminator_layers = size("discriminator_layers", discriminator_layers)
         self.dropout = float(dropout)
         output_shape = (*self.image_shape[:2], self.output_channels)
         with self.network_policy():

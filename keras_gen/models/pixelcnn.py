@@ -25,6 +25,7 @@ from keras_gen.networks.incremental import CachedPixelNetwork
 from keras_gen.networks.masked import gated_pixelcnn_network, pixelcnn_network
 from keras_gen.networks.shifted import shifted_pixelcnn_network
 from keras_gen.training import GenerativeModel, first_element, register_family
+from keras_gen.training.arguments import image_shape_of, size
 from keras_gen.training.recipe import Recipe
 
 
@@ -41,8 +42,8 @@ class AutoregressiveImageModel(GenerativeModel):
     def __init__(self, image_shape=(28, 28, 1), levels=256, likelihood="categorical",
                  mixtures=5, **kwargs):
         super().__init__(**kwargs)
-        self.image_shape = tuple(int(d) for d in image_shape)
-        self.levels = int(levels)
+        self.image_shape = image_shape_of(image_shape)
+        self.levels = size("levels", levels, least=2)
         self.likelihood, self.mixtures = likelihood, int(mixtures)
         self.head = likelihoods.head_shape(likelihood, self.image_shape[-1], self.levels,
                                            self.mixtures)
@@ -237,7 +238,8 @@ class PixelCNN(AutoregressiveImageModel):
         if gated and network not in ("masked", "gated"):
             raise ValueError(f"gated=True is network='gated', not {network!r}")
         self.network_kind = "gated" if gated else network
-        self.filters, self.num_blocks, self.dropout = int(filters), int(num_blocks), float(dropout)
+        self.filters, self.num_blocks = size("filters", filters), size("num_blocks", num_blocks)
+        self.dropout = float(dropout)
         super().__init__(image_shape=image_shape, levels=levels, **kwargs)
 
     def build_network(self):

@@ -33,6 +33,7 @@ from keras_gen.networks.progan import (
     progressive_generator,
 )
 from keras_gen.training import first_element, register_family
+from keras_gen.training.arguments import size
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 
@@ -90,8 +91,8 @@ class ProGAN(WGAN_GP):
                  images_per_phase=12_000, drift_weight=1e-3, n_critic=1, ema_decay=0.999,
                  output_activation="linear", **kwargs):
         kwargs.pop("architecture", None)
-        self.max_filters = int(max_filters)
-        self.images_per_phase = int(images_per_phase)
+        self.max_filters = size("max_filters", max_filters)
+        self.images_per_phase = size("images_per_phase", images_per_phase)
         if self.images_per_phase < 1:
             raise ValueError(f"images_per_phase must be >= 1, got {images_per_phase!r}")
         self.drift_weight = float(drift_weight)

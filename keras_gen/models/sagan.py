@@ -38,6 +38,7 @@ from keras_gen.models.gan import GAN
 from keras_gen.networks.biggan import residual_discriminator, residual_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
 from keras_gen.training import Update, first_element, register_family
+from keras_gen.training.arguments import size
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 from keras_gen.training.conditioning import LabelConditioned
 
@@ -102,7 +103,7 @@ class SAGAN(LabelConditioned, GAN):
         self.batch_layout = "labelled" if self.conditional else "images"
         self.condition_dim = self.num_classes if self.conditional else 0
         self.attention = bool(attention)
-        self.embedding_dim = int(embedding_dim)
+        self.embedding_dim = size("embedding_dim", embedding_dim, least=0)
         super().__init__(latent_dim=latent_dim, architecture=architecture, loss=loss,
                          base_filters=base_filters, spectral_norm=spectral_norm,
                          ema_decay=ema_decay, **kwargs)

@@ -36,6 +36,7 @@ from keras_gen.networks.stylegan import (
     synthesis_network,
 )
 from keras_gen.training import Update, first_element, register_family
+from keras_gen.training.arguments import size
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 _UNUSED_GAN_ARGS = ("units", "discriminator_batch_norm", "discriminator_dropout", "spectral_norm",
@@ -111,14 +112,14 @@ class StyleGAN(GAN):
                  output_activation="tanh", **kwargs):
         for name in _UNUSED_GAN_ARGS:
             kwargs.pop(name, None)
-        self.w_dim = int(w_dim or latent_dim)
-        self.mapping_layers = int(mapping_layers)
-        self.max_filters = int(max_filters)
+        self.w_dim = size("w_dim", w_dim or latent_dim)
+        self.mapping_layers = size("mapping_layers", mapping_layers, least=0)
+        self.max_filters = size("max_filters", max_filters)
         self.style_mixing = float(style_mixing)
         if not 0.0 <= self.style_mixing <= 1.0:
             raise ValueError(f"style_mixing must be in [0, 1], got {style_mixing!r}")
         self.r1_gamma = float(r1_gamma)
-        self.r1_interval = int(r1_interval)
+        self.r1_interval = size("r1_interval", r1_interval)
         if self.r1_interval < 1:
             raise ValueError(f"r1_interval must be >= 1, got {r1_interval!r}")
         self.w_avg_decay = float(w_avg_decay)

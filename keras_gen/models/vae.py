@@ -22,6 +22,7 @@ from keras_gen import losses as L
 from keras_gen.latent import normal_from_seeds
 from keras_gen.networks import conv_decoder, conv_encoder
 from keras_gen.training import GenerativeModel, first_element, register_family
+from keras_gen.training.arguments import image_shape_of, size, sizes
 from keras_gen.training.recipe import Recipe
 from keras_gen.training.conditioning import LabelConditioned
 
@@ -78,12 +79,12 @@ class VAE(GenerativeModel):
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         if float(beta) < 0:
             raise ValueError(f"beta must be >= 0, got {beta!r}")
-        self.image_shape = tuple(int(d) for d in image_shape)
-        self.latent_dim = int(latent_dim)
+        self.image_shape = image_shape_of(image_shape)
+        self.latent_dim = size("latent_dim", latent_dim)
         self.beta = float(beta)
         self.likelihood = likelihood
-        self.filters = tuple(int(f) for f in filters)
-        self.dense_units = int(dense_units)
+        self.filters = sizes("filters", filters)
+        self.dense_units = size("dense_units", dense_units)
         self.seed = seed
         self._custom_networks = encoder is not None or decoder is not None
         with self.network_policy():
@@ -314,7 +315,7 @@ class ConditionalVAE(LabelConditioned, VAE):
     smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8, num_classes=3)
 
     def __init__(self, num_classes=10, **kwargs):
-        self.num_classes = int(num_classes)
+        self.num_classes = size("num_classes", num_classes)
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes!r}")
         super().__init__(**kwargs)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 
@@ -180,8 +181,14 @@ class TrainingRun:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < least):
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-        if self.time_budget_s is not None and not float(self.time_budget_s) > 0:
-            raise ValueError(f"time_budget_s must be > 0, got {self.time_budget_s!r}")
+        if self.time_budget_s is not None and not 0 < float(self.time_budget_s) < math.inf:
+            raise ValueError(f"time_budget_s must be a finite number of seconds > 0, got "
+                             f"{self.time_budget_s!r}")
+        rates = {"learning_rate": self.learning_rate, **{
+            f"learning_rates[{slot!r}]": rate for slot, rate in (self.learning_rates or {}).items()}}
+        for name, rate in rates.items():
+            if rate is not None and not 0 < float(rate) < math.inf:
+                raise ValueError(f"{name} must be a finite number > 0, got {rate!r}")
         if self.decay_over_budget and self.time_budget_s is None:
             raise ValueError("decay_over_budget needs time_budget_s")
         if self.image_size is not None:
@@ -212,6 +219,7 @@ class TrainingRun:
                                        validation=self.validation,
                                        drop_remainder=self.drop_remainder,
                                        model_args=self.model_args)
+        self.check_epoch_length()
         with strategy.scope():
             try:
                 self.model = family(image_shape=self.task.image_shape,
@@ -233,6 +241,19 @@ class TrainingRun:
                                jit_compile=resolve_jit(self.jit_compile, self.family, self.strategy),
                                steps_per_execution=self.steps_per_execution)
         return self.model
+
+    def check_epoch_length(self):
+        """Refuse a batch size that leaves no whole batch of the training data, and a
+        `steps_per_execution` longer than an epoch (Keras would run whole executions and so
+        stretch the epoch past its steps)."""
+        batches = int(self.task.train.cardinality())
+        if batches == 0:
+            raise ValueError(f"batch_size {self.batch_size} leaves no whole batch of the "
+                             f"training data of {self.dataset!r}; use a smaller batch size")
+        steps = self.steps_per_epoch or self.task.steps_per_epoch or (batches if batches > 0 else None)
+        if steps and self.steps_per_execution > steps:
+            raise ValueError(f"steps_per_execution {self.steps_per_execution} is more than the "
+                             f"{steps} steps of one epoch; use at most {steps}")
 
     def _default_optimizer_of(self, slot, learning_rate):
         """The family's default optimizer for `slot` at `learning_rate` (a family whose
