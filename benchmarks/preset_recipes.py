@@ -86,7 +86,8 @@ def measure(family, variant, args, figures_dir, tag):
                     cols=10)
     return {"family": family, "model_args": recipe.model_args, "steps": int(steps),
             "minutes": round(minutes, 2),
-            "fid_curve": [(int(epoch) * args.steps_per_epoch, round(float(value), 3))
+            # the last epoch of a time budget may stop short of its steps
+            "fid_curve": [(min(int(epoch) * args.steps_per_epoch, int(steps)), round(float(value), 3))
                           for epoch, value in curve.history],
             **rounded(figures)}
 
