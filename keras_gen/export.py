@@ -51,7 +51,13 @@ def _json_default(value):
     return str(value)
 
 
-def export(model, base_dir, version=None, metadata=None, overwrite=False, models_config=True):
+#: The most rows one request may hold, in every signature (TF Serving's `max_batch_size` idea):
+#: a row costs a network pass, and 10,000 rows of a StyleGAN took 4.75 GB.
+DEFAULT_MAX_ROWS = 256
+
+
+def export(model, base_dir, version=None, metadata=None, overwrite=False, models_config=True,
+           max_rows=DEFAULT_MAX_ROWS):
     """Write `model` as a SavedModel into `base_dir/<version>` and return that path.
 
     Args:
@@ -61,6 +67,8 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
         metadata: extra facts for `assets/metadata.json` (training data, metrics, ...).
         overwrite: replace an existing version folder instead of raising.
         models_config: also (re)write `models.config` in the folder above `base_dir`.
+        max_rows: the most rows one request may hold, in every signature (recorded in the
+            metadata as `limits`; a request over it is refused with a message naming it).
 
     Example:
     >>> import tempfile, keras_gen
@@ -70,6 +78,8 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
     True
     """
     endpoints = with_bytes_variants(with_serving_default(model))
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ValueError(f"max_rows must be a whole number >= 1, got {max_rows!r}")
     if version is not None and int(version) < 1:
         raise ValueError(f"version must be a positive integer, got {version}")
     os.makedirs(base_dir, exist_ok=True)
@@ -79,7 +89,8 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, (fn, input_signature) in endpoints.items():
-        archive.add_endpoint(name, with_input_checks(fn, input_signature), input_signature=input_signature)
+        archive.add_endpoint(name, with_input_checks(fn, input_signature, max_rows),
+                             input_signature=input_signature)
 
     remove_abandoned_exports(base_dir)
     version, claim, lock = claim_version(base_dir, version, overwrite)
@@ -92,7 +103,9 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
         meta = dict(model.export_metadata())
         meta.update(metadata or {})
         meta.update(version=version, signatures=sorted(endpoints),
-                    bytes_signatures=sorted(n for n in endpoints if n.endswith("_bytes")))
+                    bytes_signatures=sorted(n for n in endpoints if n.endswith("_bytes")),
+                    limits={"max_rows": max_rows, "max_decoded_pixels": MAX_DECODED_PIXELS,
+                            "max_request_pixels": MAX_REQUEST_PIXELS})
         os.makedirs(os.path.join(target, "assets"), exist_ok=True)
         with open(os.path.join(target, "assets", "metadata.json"), "w") as handle:
             json.dump(meta, handle, indent=2, default=_json_default)
@@ -227,9 +240,10 @@ def with_serving_default(model):
     return {"serving_default": endpoints[name], **endpoints}
 
 
-def with_input_checks(fn, specs):
-    """`fn` behind assertions that each input has its spec's rank and non-batch shape and at
-    least one row, that float inputs are finite, and that all inputs have as many rows.
+def with_input_checks(fn, specs, max_rows=DEFAULT_MAX_ROWS):
+    """`fn` behind assertions that each input has its spec's rank and non-batch shape and from
+    one to `max_rows` rows, that float inputs are finite, and that all inputs have as many
+    rows.
 
     A SavedModel signature only checks dtypes when called: a wrong rank or image size would
     otherwise fail deep inside the network (or abort the process in a native kernel). The
@@ -249,6 +263,11 @@ def with_input_checks(fn, specs):
             ok = tf.cond(ok, lambda: tf.reduce_all(tf.equal(shape[1:], expected)), lambda: ok)
         assertions = [tf.debugging.Assert(ok, [f"input {spec.name} must have shape ({wanted}); got",
                                                shape])]
+        with tf.control_dependencies(assertions):  # shape[0] exists once the rank is right
+            assertions.append(tf.debugging.Assert(
+                shape[0] <= max_rows,
+                [f"input {spec.name}: at most {max_rows} rows per request (max_rows, set at "
+                 f"export); got", shape[0]]))
         if spec.dtype.is_floating:
             assertions.append(tf.debugging.Assert(
                 tf.reduce_all(tf.math.is_finite(tf.reshape(dynamic, [-1]))),
@@ -331,6 +350,9 @@ def _is_image_spec(spec):
 # The most pixels a `*_bytes` signature decodes per image (as the studio's upload limit): a
 # small compressed file can declare a huge bitmap (a 379 KiB PNG of 20000 x 20000 took 7 GB).
 MAX_DECODED_PIXELS = 4096 * 4096
+# The most pixels all the images of one `*_bytes` request may declare together (sixteen
+# 4096 x 4096 images in one request took 11 s and 380 MB).
+MAX_REQUEST_PIXELS = 4096 * 4096
 
 
 def encoded_image_size(data):
@@ -383,16 +405,11 @@ def bytes_variant(fn, specs):
         height, width, channels = (int(d) for d in spec.shape[1:])
 
         def decode(data):
-            size = encoded_image_size(data)
+            # every frame of a GIF is decoded, and its header gives only the screen size
             checks = [tf.debugging.Assert(
-                size[0] * size[1] <= MAX_DECODED_PIXELS,
-                [f"images_bytes: an image over {MAX_DECODED_PIXELS} pixels is refused before "
-                 f"decoding; height and width:", size]),
-                # every frame of a GIF is decoded, and its header gives only the screen size
-                tf.debugging.Assert(
-                    tf.not_equal(tf.strings.substr(data, 0, 3), b"GIF"),
-                    ["images_bytes: GIF files are refused (all their frames would be decoded); "
-                     "send PNG, JPEG or BMP"])]
+                tf.not_equal(tf.strings.substr(data, 0, 3), b"GIF"),
+                ["images_bytes: GIF files are refused (all their frames would be decoded); "
+                 "send PNG, JPEG or BMP"])]
             with tf.control_dependencies(checks):
                 data = tf.identity(data)
             image = tf.io.decode_image(data, channels=3, expand_animations=False)
@@ -401,10 +418,28 @@ def bytes_variant(fn, specs):
             image = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (height, width), antialias=True)
             return tf.clip_by_value(image, 0.0, 1.0)
 
-        # one image at a time: each may be decoded at up to MAX_DECODED_PIXELS before resizing
-        return lambda batch: tf.map_fn(decode, batch, parallel_iterations=1,
-                                       fn_output_signature=tf.TensorSpec((height, width, channels),
-                                                                         tf.float32))
+        def decode_all(batch):
+            # every header is read first: a request over the pixel budget decodes nothing
+            sizes = tf.map_fn(encoded_image_size, batch, fn_output_signature=tf.int64)
+            pixels = sizes[:, 0] * sizes[:, 1]
+            largest = tf.argmax(pixels)
+            each = tf.debugging.Assert(
+                pixels[largest] <= MAX_DECODED_PIXELS,
+                [f"images_bytes: an image over {MAX_DECODED_PIXELS} pixels is refused before "
+                 f"decoding; height and width:", sizes[largest]])
+            with tf.control_dependencies([each]):
+                budget = tf.debugging.Assert(
+                    tf.reduce_sum(pixels) <= MAX_REQUEST_PIXELS,
+                    [f"images_bytes: the images of one request may hold at most "
+                     f"{MAX_REQUEST_PIXELS} pixels together; got", tf.reduce_sum(pixels)])
+            with tf.control_dependencies([budget]):
+                batch = tf.identity(batch)
+            # one image at a time: each may be decoded at up to MAX_DECODED_PIXELS first
+            return tf.map_fn(decode, batch, parallel_iterations=1,
+                             fn_output_signature=tf.TensorSpec((height, width, channels),
+                                                               tf.float32))
+
+        return decode_all
 
     def encode(image):
         return tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(image, 0.0, 1.0) * 255.0), tf.uint8))

@@ -34,6 +34,11 @@ def test_versions_metadata_and_no_partial_folders(tmp_path, trained_vae):
     assert meta["model"] == "VAE" and meta["latent_dim"] == 3
     assert meta["training_data"] == "mnist_5k" and meta["version"] == 1
     assert {"serving_default", "encode", "decode"} <= set(meta["signatures"])
+    assert meta["limits"] == {"max_rows": export.DEFAULT_MAX_ROWS,
+                              "max_decoded_pixels": export.MAX_DECODED_PIXELS,
+                              "max_request_pixels": export.MAX_REQUEST_PIXELS}
+    with pytest.raises(ValueError, match="max_rows must be a whole number >= 1, got 0"):
+        export.export(trained_vae, base, max_rows=0)
     with pytest.raises(FileExistsError):
         export.export(trained_vae, base, version=2)
     assert export.export(trained_vae, base, version=7) == os.path.join(base, "7")
@@ -190,6 +195,31 @@ def _signature(model, name):
 
     fn, specs = export.with_serving_default(model)[name]
     return tf.function(export.with_input_checks(fn, specs), input_signature=specs)
+
+
+def test_requests_over_the_row_limit_are_refused_before_the_network_runs():
+    import tensorflow as tf
+
+    model = VAE(latent_dim=2, filters=(4, 8), dense_units=8)
+    fn, specs = export.with_serving_default(model)["decode"]
+    decode = tf.function(export.with_input_checks(fn, specs, max_rows=4), input_signature=specs)
+    assert decode(tf.zeros((4, 2)))["images"].shape == (4, 28, 28, 1)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"input z: at most 4 rows per request \(max_rows, set at export\)"):
+        decode(tf.zeros((5, 2)))
+
+
+def test_a_bytes_request_over_the_pixel_budget_decodes_nothing():
+    """Each image is under the per-image limit, together they are over the request's."""
+    import tensorflow as tf
+
+    model = VAE(latent_dim=2, filters=(4, 8), dense_units=8)
+    function, _ = export.with_bytes_variants(export.with_serving_default(model))["reconstruct_bytes"]
+    side = int((export.MAX_REQUEST_PIXELS * 0.6) ** 0.5)
+    assert side * side <= export.MAX_DECODED_PIXELS
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=f"may hold at most {export.MAX_REQUEST_PIXELS} pixels together"):
+        function(tf.constant([_png_header(side, side)] * 2))
 
 
 def test_signature_inputs_that_are_errors_name_the_input():
