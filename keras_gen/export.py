@@ -89,7 +89,8 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, (fn, input_signature) in endpoints.items():
-        archive.add_endpoint(name, with_input_checks(fn, input_signature, max_rows),
+        archive.add_endpoint(name, with_input_checks(fn, input_signature, max_rows,
+                                                     model.input_ranges()),
                              input_signature=input_signature)
 
     remove_abandoned_exports(base_dir)
@@ -240,10 +241,11 @@ def with_serving_default(model):
     return {"serving_default": endpoints[name], **endpoints}
 
 
-def with_input_checks(fn, specs, max_rows=DEFAULT_MAX_ROWS):
+def with_input_checks(fn, specs, max_rows=DEFAULT_MAX_ROWS, ranges=None):
     """`fn` behind assertions that each input has its spec's rank and non-batch shape and from
-    one to `max_rows` rows, that float inputs are finite, and that all inputs have as many
-    rows.
+    one to `max_rows` rows, that float inputs are finite, that inputs named in `ranges`
+    (`{name: (low, high)}`, the model's `input_ranges()`) lie within them, and that all inputs
+    have as many rows.
 
     A SavedModel signature only checks dtypes when called: a wrong rank or image size would
     otherwise fail deep inside the network (or abort the process in a native kernel). The
@@ -272,6 +274,13 @@ def with_input_checks(fn, specs, max_rows=DEFAULT_MAX_ROWS):
             assertions.append(tf.debugging.Assert(
                 tf.reduce_all(tf.math.is_finite(tf.reshape(dynamic, [-1]))),
                 [f"input {spec.name} must be finite: it holds NaN or infinite values"]))
+        if spec.name in (ranges or {}):
+            low, high = ranges[spec.name]
+            with tf.control_dependencies(assertions):  # a value is only read once it is finite
+                values = tf.cast(tf.reshape(dynamic, [-1]), tf.float64)
+                assertions.append(tf.debugging.Assert(
+                    tf.reduce_all((values >= low) & (values <= high)),
+                    [f"input {spec.name} must be in [{low:g}, {high:g}]"]))
         with tf.control_dependencies(assertions):
             return tf.identity(arg)
 

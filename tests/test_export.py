@@ -194,7 +194,8 @@ def _signature(model, name):
     import tensorflow as tf
 
     fn, specs = export.with_serving_default(model)[name]
-    return tf.function(export.with_input_checks(fn, specs), input_signature=specs)
+    return tf.function(export.with_input_checks(fn, specs, ranges=model.input_ranges()),
+                       input_signature=specs)
 
 
 def test_requests_over_the_row_limit_are_refused_before_the_network_runs():
@@ -244,6 +245,32 @@ def test_signature_inputs_that_are_errors_name_the_input():
             sample(tf.constant([1]), tf.constant([steps]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="inputs seeds, steps must have the same"):
         sample(tf.constant([1, 2]), tf.constant([3]))
+
+
+def test_out_of_range_inputs_are_refused_not_clamped():
+    """Issue 38: finite but absurd latents and truncations, and out-of-range crossovers and
+    known rows, are refused with the range in the message (never NaN images, never clamped)."""
+    import tensorflow as tf
+
+    from keras_gen.models import PixelCNN, StyleGAN
+
+    decode = _signature(VAE(latent_dim=2, filters=(4, 8), dense_units=8), "decode")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"input z must be in \[-10000, 10000\]"):
+        decode(tf.constant([[1e30, 0.0]]))
+    style = StyleGAN(image_shape=(8, 8, 1), latent_dim=4, base_filters=2, max_filters=4)
+    assert style.input_ranges()["crossover"] == (0, style.num_ws)
+    sample = _signature(style, "sample")
+    assert np.isfinite(sample(tf.constant([1]), tf.constant([0.5]))["images"].numpy()).all()
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"input truncation must be in \[-10, 10\]"):
+        sample(tf.constant([1]), tf.constant([3e38]))
+    mix = _signature(style, "style_mix")
+    mix(tf.constant([1]), tf.constant([2]), tf.constant([style.num_ws]))
+    for crossover in (-1, style.num_ws + 1):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="input crossover must be in"):
+            mix(tf.constant([1]), tf.constant([2]), tf.constant([crossover]))
+    inpaint = _signature(PixelCNN(image_shape=(4, 4, 1), filters=4, num_blocks=1), "inpaint")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"input known_rows must be in \[0, 4\]"):
+        inpaint(tf.zeros((1, 4, 4, 1)), tf.constant([5]), tf.constant([0]))
 
 
 def _run_unchecked(path, signature, **inputs):

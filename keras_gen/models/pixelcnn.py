@@ -189,6 +189,9 @@ class AutoregressiveImageModel(GenerativeModel):
                 [images_spec, rows_spec, seeds_spec]),
         }
 
+    def input_ranges(self):
+        return {**super().input_ranges(), "known_rows": (0, self.image_shape[0])}
+
     def get_config(self):
         config = super().get_config()
         config.update(image_shape=list(self.image_shape), levels=self.levels,

@@ -248,6 +248,9 @@ class StyleGAN(GAN):
                 [a_spec, b_spec, crossover_spec]),
         }
 
+    def input_ranges(self):
+        return {**super().input_ranges(), "crossover": (0, self.num_ws)}
+
     def export_metadata(self):
         return {**super().export_metadata(), "num_ws": self.num_ws,
                 "truncation": {"space": "w", "none": 1.0, "min": 0.0, "max": 1.0}}

@@ -174,6 +174,12 @@ class Update(NamedTuple):
     every: int = 1
 
 
+#: The largest latent value (`z`, `w`) an exported signature takes (`input_ranges`).
+LATENT_LIMIT = 1e4
+#: The largest truncation (threshold or psi) an exported signature takes.
+MAX_TRUNCATION = 10.0
+
+
 class GenerativeModel(keras.Model):
     """Base class of keras_gen models (traits, optimizer slots, loss scaling, trackers, steps).
 
@@ -566,6 +572,21 @@ class GenerativeModel(keras.Model):
         """
         raise NotImplementedError(f"{type(self).__name__} defines no serving signatures")
 
+    def input_ranges(self):
+        """`{input name: (low, high)}`: the values each exported signature input may hold
+        (inclusive; inputs not named here are checked for shape and finiteness only). A
+        request outside them is refused with the range in its message, never clamped: latent
+        codes within +-10,000 (a standard normal never comes near; 1e30 overflows to NaN
+        images), truncation within +-10 (beyond about 4 it changes nothing). Families add
+        their own (diffusion's `steps`, StyleGAN's `crossover`, PixelCNN's `known_rows`).
+
+        Example:
+        >>> FAMILIES["vae"](latent_dim=2).input_ranges()["z"]
+        (-10000.0, 10000.0)
+        """
+        return {"z": (-LATENT_LIMIT, LATENT_LIMIT), "w": (-LATENT_LIMIT, LATENT_LIMIT),
+                "truncation": (-MAX_TRUNCATION, MAX_TRUNCATION)}
+
     def pretrain_layerwise(self, dataset, epochs_per_layer=1, steps_per_epoch=None, verbose=0):
         """Greedy layer-wise pretraining, in families whose `layerwise_pretraining` is True."""
         raise NotImplementedError(f"{type(self).__name__} has no layer-wise pretraining")
@@ -576,10 +597,12 @@ class GenerativeModel(keras.Model):
         The model's name and config, the shape and dtype of every signature input, and the
         image shape, latent size and output range where the model has them.
         """
-        inputs = {}
+        inputs, ranges = {}, self.input_ranges()
         for _, specs in self.serving_endpoints().values():
             for spec in specs:
                 inputs[spec.name] = {"shape": [None, *spec.shape[1:]], "dtype": spec.dtype.name}
+                if spec.name in ranges:
+                    inputs[spec.name]["range"] = list(ranges[spec.name])
         meta = {"model": type(self).__name__, "config": self.get_config(), "inputs": inputs}
         if self.image_shape is not None:
             meta.update(image_shape=list(self.image_shape), output_range=[0.0, 1.0])
