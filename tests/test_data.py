@@ -194,6 +194,23 @@ def test_from_directory_decodes_gif_bmp_and_rgba(tmp_path):
     np.testing.assert_allclose(colour.numpy()[2, 0, 0], [1.0, 0.0, 0.0], atol=0.01)  # alpha dropped
 
 
+def test_palette_and_one_bit_bmps_train_on_their_pixels(tmp_path):
+    """Issue 38: an 8-bit palette BMP gives its colours (TensorFlow's decoder gave palette
+    indices), a 1-bit BMP black and white (it passed the check, then stopped training with a
+    traceback naming no file); the check and the pipeline decode alike."""
+    palette = Image.fromarray(np.array([[0, 1], [1, 0]], np.uint8), "P")
+    palette.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)  # index 0 red, 1 blue
+    palette.save(tmp_path / "palette.bmp")
+    bits = np.zeros((2, 2), bool)
+    bits[0, 0] = True
+    Image.fromarray(bits).convert("1").save(tmp_path / "zz_bits.bmp")
+    batch = next(iter(data.from_directory(str(tmp_path), channels=3, shuffle=False,
+                                          batch_size=2))).numpy()
+    np.testing.assert_allclose(batch[0, 0, 0], [1.0, 0.0, 0.0])  # red, not index 0
+    np.testing.assert_allclose(batch[0, 0, 1], [0.0, 0.0, 1.0])
+    np.testing.assert_allclose(batch[1, :, :, 0], [[1.0, 0.0], [0.0, 0.0]])
+
+
 def test_every_loader_turns_the_tf_data_autotuner_off(tmp_path):
     """With the autotuner on, each epoch's end can wait for its next wake-up (up to the epoch's
     own length, benchmarks/results/data_autotune.md); every keras_gen pipeline turns it off."""

@@ -41,14 +41,48 @@ def list_images(path):
     return files, classes
 
 
-def check_readable(files):
-    """Raise a `ValueError` naming the files that are not whole PNG/JPEG/GIF/BMP images.
+#: PIL modes that hold grey images (every other mode is read as RGB).
+GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F")
 
-    Every file is decoded once here (headers alone miss truncated files, which would otherwise
-    fail in the middle of an epoch with an error that names no file).
+
+def read_image(file_name, channels=None):
+    """The pixels of one image file as `(h, w, channels)` uint8, channels 1 or 3 (default:
+    the file's own: 1 for grey, 3 for anything with colour), decoded by PIL.
+
+    The folder check and the training pipeline both decode with this function, so what
+    passes the check trains on the pixels it shows: palette images (8-bit BMP, GIF, PNG) give
+    their colours, not their palette indices; 1-bit images give black and white; 16-bit grey
+    is scaled to 8 bits; alpha is dropped; GIFs give their first frame.
+
+    Example:
+    >>> import tempfile, numpy as np, PIL.Image
+    >>> path = tempfile.mkdtemp() + "/p.bmp"
+    >>> image = PIL.Image.fromarray(np.zeros((2, 2), "uint8"), "P")
+    >>> image.putpalette([255, 0, 0] * 256); image.save(path)
+    >>> read_image(path)[0, 0].tolist()
+    [255, 0, 0]
     """
     from PIL import Image
 
+    with Image.open(file_name) as image:
+        image.load()
+        if channels is None:
+            channels = 1 if image.mode in GREY_MODES else 3
+        if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16/32-bit grey: 8 bits
+            grey = np.asarray(image, np.float64)
+            peak = 65535.0 if image.mode.startswith("I;16") or grey.max() > 255 else 255.0
+            image = Image.fromarray(np.clip(np.round(grey * 255.0 / peak), 0, 255).astype(np.uint8))
+        pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"), np.uint8)
+    return pixels.reshape(*pixels.shape[:2], channels)
+
+
+def check_readable(files):
+    """Raise a `ValueError` naming the files that are not whole PNG/JPEG/GIF/BMP images.
+
+    Every file is decoded once here, by the decoder training uses (`read_image`): headers
+    alone miss truncated files, which would otherwise fail in the middle of an epoch with an
+    error that names no file.
+    """
     bad = []
     for file_name in files:
         with open(file_name, "rb") as handle:
@@ -57,8 +91,7 @@ def check_readable(files):
             bad.append(f"{file_name} (not PNG/JPEG/GIF/BMP)")
             continue
         try:
-            with Image.open(file_name) as image:
-                image.load()
+            read_image(file_name)
         except Exception as err:  # noqa: BLE001  (PIL raises many kinds on a malformed file)
             bad.append(f"{file_name} ({err})")
     if bad:
@@ -67,21 +100,9 @@ def check_readable(files):
 
 
 def _decode(file_name, channels):
-    """Decode any supported file to `(h, w, channels)` uint8, channels 1 or 3.
-
-    Files are decoded with their own channel count (GIF and BMP decoders refuse a forced
-    single channel), then converted: alpha is dropped, grey becomes RGB or RGB grey.
-    """
-    image = tf.io.decode_image(tf.io.read_file(file_name), channels=0, expand_animations=False)
-    have = tf.shape(image)[-1]
-    image = tf.cond(have == 2, lambda: image[..., :1], lambda: image)  # grey + alpha
-    image = tf.cond(have == 4, lambda: image[..., :3], lambda: image)  # RGBA
-    if channels == 3:
-        image = tf.cond(tf.shape(image)[-1] == 1, lambda: tf.image.grayscale_to_rgb(image),
-                        lambda: image)
-    else:
-        image = tf.cond(tf.shape(image)[-1] == 3, lambda: tf.image.rgb_to_grayscale(image),
-                        lambda: image)
+    """`read_image` inside a `tf.data` map: `(h, w, channels)` uint8."""
+    image = tf.numpy_function(lambda name: read_image(name.decode(), channels), [file_name],
+                              tf.uint8, stateful=False)
     image.set_shape((None, None, channels))
     return image
 
@@ -118,9 +139,9 @@ def from_directory(
     low, high = check_value_range(value_range)
     files, class_names = list_images(path)
     check_readable(files)
-    first = tf.io.decode_image(tf.io.read_file(files[0]), channels=0, expand_animations=False)
+    first = read_image(files[0])
     if channels is None:
-        channels = 3 if int(first.shape[-1]) >= 3 else 1
+        channels = int(first.shape[-1])
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels!r}")
     image_size = tuple(image_size) if image_size else tuple(int(d) for d in first.shape[:2])

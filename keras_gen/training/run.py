@@ -98,7 +98,7 @@ def read_backup_epoch(backup_dir):
 
 
 def trim_history(path, epochs_done):
-    """Keep the header and the rows of the first `epochs_done` epochs of the CSV history at
+    r"""Keep the header and the rows of the first `epochs_done` epochs of the CSV history at
     `path` (a row of a later epoch, even half written, was left by a run killed between that
     row and the backup that marks its epoch done; the resumed run writes it again).
 
