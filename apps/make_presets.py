@@ -302,15 +302,17 @@ def make(name, out, steps=None, runs=None, quick=True):
 def table(listed=None):
     """The README's preset table, from the shipped presets' metadata."""
     listed = list_presets() if listed is None else listed
-    rows = ["| preset | family | data | size | headline (test split) | trained |",
-            "| --- | --- | --- | --- | --- | --- |"]
+    rows = ["| preset | family | data | size | headline (test split) | recipe | trained |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, facts in listed.items():
         meta = preset_metadata(facts["folder"])
         headline = facts["headline"] or {}
         trained = (f"{meta['training_seconds'] / 60:.1f} min" if "training_seconds" in meta else "")
+        quick = (meta.get("quick_default") or {}).get("figures", {}).get(headline.get("name"))
+        recipe = meta.get("recipe", "quick") + (f" (quick default: {quick})" if quick else "")
         rows.append(f"| `{name}` | `{facts['family']}` | {facts['data']} | "
                     f"{facts['bytes'] / 1e6:.2f} MB | {headline.get('name')} {headline.get('value')} | "
-                    f"{trained} |")
+                    f"{recipe} | {trained} |")
     return "\n".join(rows)
 
 
