@@ -119,6 +119,9 @@ def test_decode_depends_on_z_and_only_on_z(client):
 
     wrong = client.post("/api/vae/decode", json={"z": [0.0, 1.0]})
     assert wrong.status_code == 400 and "3 numbers" in wrong.get_json()["error"]
+    for z in (["1", "2", "3"], [True, False, True]):  # were taken as numbers
+        refused = client.post("/api/vae/decode", json={"z": z})
+        assert refused.status_code == 400 and "3 numbers" in refused.get_json()["error"], z
 
 
 def test_interpolation_strip_runs_from_seed_a_to_seed_b(client):
@@ -364,6 +367,7 @@ def test_bad_json_is_a_400_naming_the_problem(client):
         (b'{"count": "many"}', "count must be an integer"),
         (b'{"count": 1000}', "count must be between 1 and 64"),
         (b'{"label": [3]}', None),
+        (b"[" * 60000 + b"]" * 60, "nests too deeply"),  # was a 500 (RecursionError)
     ]
     for data, message in cases:
         response = client.post("/api/cgan/sample", data=data, content_type="application/json")

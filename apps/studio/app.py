@@ -431,6 +431,8 @@ def _json_body():
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise StudioError("the request body is not valid JSON")
+    except RecursionError:  # 64 KiB of "[" nests deeper than the parser's stack
+        raise StudioError("the request body nests too deeply")
     if not isinstance(body, dict):
         raise StudioError("the request body must be a JSON object")
     return body
@@ -585,12 +587,11 @@ def create_app(exported_dir="exported", serving_url=None, max_upload_bytes=2 * 1
         body = _json_body()
         model.require("decode a latent code", model.latent_signature)
         z = body.get("z")
-        if not isinstance(z, list) or len(z) != model.latent_dim:
+        numbers = isinstance(z, list) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in z)
+        if not numbers or len(z) != model.latent_dim:
             raise StudioError(f"z must be a list of {model.latent_dim} numbers")
-        try:
-            z = np.asarray(z, np.float64)
-        except (TypeError, ValueError):
-            raise StudioError("z must be a list of numbers")
+        z = np.asarray(z, np.float64)
         if not np.all(np.isfinite(z)):
             raise StudioError("z must hold finite numbers")
         return _image_response(model.decode(z, model.check_label(body.get("label"))))
