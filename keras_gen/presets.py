@@ -203,8 +203,16 @@ def load_preset(preset, expected_class=None):
     of it; anything else raises a ValueError naming both.
     """
     folder = preset_path(preset)
-    with open(os.path.join(folder, CONFIG_FILE)) as handle:
-        config = json.load(handle)
+    path = os.path.join(folder, CONFIG_FILE)
+    try:
+        with open(path) as handle:
+            config = json.load(handle)
+    except RecursionError:
+        raise ValueError(f"{path} nests too deeply to be a preset config") from None
+    except ValueError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} must hold a JSON object")
     stored = config.get("class_name")
     if expected_class is not None:
         cls = keras.saving.get_registered_object(config.get("registered_name", ""))
@@ -219,7 +227,10 @@ def load_preset(preset, expected_class=None):
         model.build()
     model.load_weights(os.path.join(folder, WEIGHTS_FILE))
     if compile_config:
-        model.compile_from_config(compile_config)
+        try:
+            model.compile_from_config(compile_config)
+        except ValueError as err:
+            raise ValueError(f"preset {preset!r}: {err}") from None
     return model
 
 

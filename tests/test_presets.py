@@ -59,6 +59,29 @@ def test_unknown_or_broken_presets_fail_clearly(tmp_path):
         VAE.from_preset(str(tmp_path / "empty"))
 
 
+@pytest.mark.parametrize("optimizer, message", [
+    ("adam", "optimizer 'optimizer' must be a serialized Keras optimizer, got adam"),
+    ({"module": "keras.layers", "class_name": "Lambda", "config": {"function": "print"}},
+     "must be a serialized Keras optimizer"),
+])
+def test_a_tampered_compile_config_is_one_clear_error(tmp_path, optimizer, message):
+    """Issue 38: a preset whose compile config names a string or a layer as its optimizer
+    failed with a bare AttributeError / TypeError; a config nested past the parser's stack
+    with a RecursionError."""
+    import shutil
+
+    folder = tmp_path / "tampered"
+    shutil.copytree(presets.preset_path("vae_mnist"), folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["compile_config"]["optimizer"] = {"optimizer": optimizer}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=message):
+        VAE.from_preset(str(folder))
+    (folder / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nests too deeply to be a preset config"):
+        VAE.from_preset(str(folder))
+
+
 def test_every_family_ships_a_preset_with_its_card():
     shipped = presets.list_presets()
     assert sorted({facts["family"] for facts in shipped.values()}) == sorted(FAMILIES)

@@ -392,11 +392,27 @@ class GenerativeModel(keras.Model):
         return {"optimizer": optimizers, **getattr(self, "_compile_options", {})}
 
     def compile_from_config(self, config):
+        """Compile from a saved compile config: one serialized Keras optimizer per slot of
+        `optimizer_names`; anything else (a string, a layer, a missing slot) raises a
+        `ValueError` naming what is wrong, before anything is deserialized."""
+        if not isinstance(config, dict) or not isinstance(config.get("optimizer"), dict):
+            raise ValueError(f"compile config must hold an 'optimizer' object with one "
+                             f"optimizer per slot {list(self.optimizer_names)}")
         config = dict(config)
-        optimizers = {
-            name: keras.optimizers.deserialize(value)
-            for name, value in config.pop("optimizer").items()
-        }
+        saved = config.pop("optimizer")
+        if sorted(saved) != sorted(self.optimizer_names):
+            raise ValueError(f"compile config names optimizers {sorted(saved)}; "
+                             f"{type(self).__name__}'s are {sorted(self.optimizer_names)}")
+        optimizers = {}
+        for name, value in saved.items():
+            known = isinstance(value, dict) and isinstance(value.get("class_name"), str) and (
+                isinstance(getattr(keras.optimizers, value["class_name"], None), type)
+                and issubclass(getattr(keras.optimizers, value["class_name"]),
+                               keras.optimizers.Optimizer))
+            if not known:
+                raise ValueError(f"compile config: optimizer {name!r} must be a serialized "
+                                 f"Keras optimizer, got {str(value)[:80]}")
+            optimizers[name] = keras.optimizers.deserialize(value)
         self.compile(optimizer=optimizers, **config)
 
     # ------------------------------------------------------------------ presets
