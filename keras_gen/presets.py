@@ -13,6 +13,7 @@ data ship inside the package (`keras_gen/preset_files/<name>/`, made by
 from __future__ import annotations
 
 import datetime
+import fcntl
 import hashlib
 import json
 import os
@@ -291,18 +292,23 @@ def export_presets(root=None, names=None):
     unknown = sorted(set(names or ()) - set(shipped))
     if unknown:
         raise ValueError(f"unknown presets {unknown}; shipped: {sorted(shipped)}")
+    os.makedirs(root, exist_ok=True)
     for name in names or sorted(shipped):
         digest = preset_digest(name)
         current = os.path.join(root, name, "1", "assets", "metadata.json")
-        if os.path.exists(current):
-            with open(current) as handle:
-                if json.load(handle).get("preset_digest") == digest:
-                    continue
-        try:
-            export(load_preset(name), os.path.join(root, name), version=1, overwrite=True,
-                   metadata={"preset": name, "preset_digest": digest})
-        except (OSError, ValueError) as error:  # another process exporting it, a full disk
-            warnings.warn(f"preset {name} was not exported: {error}", stacklevel=2)
+        # one process exports a preset at a time; another waits for it (the lock goes with
+        # the process, so a killed exporter never blocks the next) and then finds it current
+        with open(os.path.join(root, f".{name}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if os.path.exists(current):
+                with open(current) as handle:
+                    if json.load(handle).get("preset_digest") == digest:
+                        continue
+            try:
+                export(load_preset(name), os.path.join(root, name), version=1, overwrite=True,
+                       metadata={"preset": name, "preset_digest": digest})
+            except (OSError, ValueError) as error:  # a full disk, a broken preset
+                warnings.warn(f"preset {name} was not exported: {error}", stacklevel=2)
     return root
 
 

@@ -82,6 +82,23 @@ def test_a_tampered_compile_config_is_one_clear_error(tmp_path, optimizer, messa
         VAE.from_preset(str(folder))
 
 
+def test_two_processes_exporting_one_preset_both_end_with_it(tmp_path, repo_root):
+    """Issue 38: two studios started on one empty cache. The second waits for the export the
+    first is writing instead of going on without it (a warning was all it said)."""
+    import subprocess
+
+    code = ("import warnings, sys; warnings.simplefilter('error'); "
+            "from keras_gen.presets import export_presets; "
+            f"export_presets({str(tmp_path)!r}, names=['vae_mnist']); "
+            f"import os; sys.exit(0 if os.listdir({str(tmp_path / 'vae_mnist')!r}) == ['1'] else 1)")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=repo_root, env=env,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()[-2000:]
+    assert (tmp_path / "vae_mnist" / "1" / "saved_model.pb").exists()
+
+
 def test_every_family_ships_a_preset_with_its_card():
     shipped = presets.list_presets()
     assert sorted({facts["family"] for facts in shipped.values()}) == sorted(FAMILIES)
