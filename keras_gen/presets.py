@@ -296,9 +296,12 @@ def export_presets(root=None, names=None):
     for name in names or sorted(shipped):
         digest = preset_digest(name)
         current = os.path.join(root, name, "1", "assets", "metadata.json")
-        # one process exports a preset at a time; another waits for it (the lock goes with
-        # the process, so a killed exporter never blocks the next) and then finds it current
-        with open(os.path.join(root, f".{name}.lock"), "w") as lock:
+        # one process exports a preset at a time, holding a lock on its model folder; another
+        # waits for it (the lock goes with the process, so a killed exporter never blocks the
+        # next) and then finds it current
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        lock = os.open(os.path.join(root, name), os.O_RDONLY)
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if os.path.exists(current):
                 with open(current) as handle:
@@ -309,6 +312,8 @@ def export_presets(root=None, names=None):
                        metadata={"preset": name, "preset_digest": digest})
             except (OSError, ValueError) as error:  # a full disk, a broken preset
                 warnings.warn(f"preset {name} was not exported: {error}", stacklevel=2)
+        finally:
+            os.close(lock)
     return root
 
 

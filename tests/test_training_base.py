@@ -173,7 +173,7 @@ def test_a_time_budget_stops_training_after_the_step_that_spends_it():
     long = TrainingRun("autoencoder", epochs=2, steps_per_epoch=3, time_budget_s=3600.0, verbose=0,
                        validation=False, model_args={"latent_dim": 2, "units": (8,)}).run()
     assert long["train_steps"] == 6 and long["stopped_by_time_budget"] is False
-    with pytest.raises(ValueError, match="time_budget_s must be > 0"):
+    with pytest.raises(ValueError, match="time_budget_s must be a finite number of seconds > 0"):
         TrainingRun("autoencoder", time_budget_s=0)
 
 
