@@ -203,17 +203,17 @@ SAMPLED_PRESETS = sorted(name for name, entry in make_presets.PRESETS.items()
 @pytest.mark.parametrize("name", SAMPLED_PRESETS)
 def test_sampled_preset_agrees_with_its_card(name):
     """The card's sample figures (1,000 samples, seed 1) re-measured from the shipped weights
-    on up to 500 fresh samples (seed 2). FID on fewer samples reads higher: measured on the
-    first quick presets, +6 % for dcgan_mnist and +0.1 % for sagan_openmoji at 500, so the
-    re-measured FID may lie from 1 below the card's to 15 % + 1.5 above it; shares and
-    consistencies agree within 0.05."""
+    on up to 500 fresh samples (seed 2). FID on fewer, other samples reads differently: on the
+    first quick presets +6 % for dcgan_mnist, +0.1 % for sagan_openmoji and -8 % for
+    wgan_gp_mnist at 500, so the re-measured FID may lie within 15 % (and 1.5) of the card's;
+    shares and consistencies agree within 0.05."""
     entry = make_presets.PRESETS[name]
     card = presets.preset_metadata(name)["figures"]
     model = presets.load_preset(name)
     count = min(500, entry["samples"])
     figures = make_presets.sample_figures(model, entry["recipe"].dataset,
                                           entry["recipe"].image_size, count, seed=2)
-    assert card["fid"] - 1.0 <= figures["fid"] <= 1.15 * card["fid"] + 1.5, (figures, card)
+    assert 0.85 * card["fid"] - 1.5 <= figures["fid"] <= 1.15 * card["fid"] + 1.5, (figures, card)
     for key in ("confident_share", "class_consistency", "spread"):
         if key in card:
             assert abs(figures[key] - card[key]) <= 0.05, (key, figures, card)
