@@ -74,7 +74,8 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class FIDCallback(keras.callbacks.Callback):
-    """Every `every` epochs, FID of `model.sample(num_images)` to `reference_images`.
+    """Every `every` epochs (and at the first epoch of each `fit`), FID of
+    `model.sample(num_images)` to `reference_images`.
 
     Features come from a shipped evaluator (`keras_gen.metrics.ClassifierFeatures`): `extractor`,
     or the one `evaluator_for` picks for the reference images' channels (digits for grey, openmoji
@@ -98,8 +99,14 @@ class FIDCallback(keras.callbacks.Callback):
         self.seed = seed
         self.history = []
 
+    def on_train_begin(self, logs=None):
+        self.first_epoch = True
+
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
+        # the first epoch of every fit is measured too: a CSV log takes its columns from its
+        # first row, and would otherwise drop `fid` for good
+        first, self.first_epoch = getattr(self, "first_epoch", False), False
+        if (epoch + 1) % self.every and not first:
             return
         from keras_gen.metrics import frechet_distance_of_features
 

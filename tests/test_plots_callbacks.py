@@ -39,3 +39,31 @@ def test_sample_grid_callback_uses_fixed_seed(tmp_path):
 def test_plot_history(tmp_path):
     path = plot_history({"loss": [3, 2, 1], "val_loss": [3.5, 2.5, 2]}, str(tmp_path / "c.png"))
     assert Image.open(path).size[0] > 100
+
+
+def test_fid_callback_measures_the_first_epoch_then_every_n():
+    """The first epoch of each fit is measured too, so a CSV log (whose columns come from its
+    first row) keeps the `fid` column; the preset's curve was lost from history.csv without it."""
+    from keras_gen.callbacks import FIDCallback
+
+    class Features:
+        def features(self, images):
+            return np.asarray(images, np.float64).reshape(len(images), -1)[:, :4]
+
+    class Sampler:
+        def sample(self, count, seed=0):
+            return np.random.default_rng(seed).uniform(size=(count, 2, 2, 1))
+
+    reference = np.random.default_rng(9).uniform(size=(50, 2, 2, 1))
+    callback = FIDCallback(reference, every=3, num_images=50, extractor=Features())
+    callback.set_model(Sampler())
+    logs = []
+    callback.on_train_begin()
+    for epoch in range(6):
+        logs.append({})
+        callback.on_epoch_end(epoch, logs[-1])
+    assert [epoch for epoch, _ in callback.history] == [1, 3, 6]
+    assert "fid" in logs[0] and "fid" not in logs[1]
+    callback.on_train_begin()  # a resumed fit: its first epoch is measured again
+    callback.on_epoch_end(6, {})
+    assert callback.history[-1][0] == 7
