@@ -121,6 +121,7 @@ def from_arrays(
     seed=0,
     cache=True,
     drop_remainder=False,
+    image_size=None,
 ):
     """Build a batched pipeline from NumPy images (and optional integer labels).
 
@@ -130,6 +131,8 @@ def from_arrays(
         y: optional labels, one per image.
         value_range: the range the model expects, `(0, 1)` or `(-1, 1)`.
         with_labels: yield `(images, labels)`; defaults to `y is not None`.
+        image_size: `(height, width)` to resize to as the images stream (one at a time, after
+            the cache of the arrays as given), never the whole array at once.
 
     Example:
     >>> import numpy as np
@@ -161,8 +164,18 @@ def from_arrays(
         ds = ds.map(lambda a, b: (scale(a), b), num_parallel_calls=AUTOTUNE)
     else:
         ds = tf.data.Dataset.from_tensor_slices(x).map(scale, num_parallel_calls=AUTOTUNE)
+    prepare = None
+    if image_size is not None and tuple(image_size) != x.shape[1:3]:
+        low, high = check_value_range(value_range)
+
+        def resize(images):
+            resized = tf.image.resize(images, tuple(image_size), antialias=True)
+            return tf.clip_by_value(resized, low, high)
+
+        prepare = (lambda a, b: (resize(a), b)) if with_labels else resize  # noqa: E731
     return batch_pipeline(
-        ds, batch_size, shuffle=shuffle, seed=seed, cache=cache, drop_remainder=drop_remainder
+        ds, batch_size, shuffle=shuffle, seed=seed, cache=cache, drop_remainder=drop_remainder,
+        prepare=prepare,
     )
 
 
