@@ -96,7 +96,7 @@ PRESETS = {
         "discriminator input, no dropout in D, EMA generator, 120 epochs) for 28x28 digits.",
         "class_consistency"),
     "wgan_gp_mnist": preset(
-        "wgan_gp", "A WGAN-GP (32 base filters, DCGAN-shaped critic without batch norm, one "
+        "wgan_gp", "A WGAN-GP (64 base filters, DCGAN-shaped critic without batch norm, one "
         "critic step, learning rates 1e-4 / 4e-4 for G / D, gradient penalty 10, EMA "
         "generator) for 28x28 digits.", "fid"),
     "pix2pix_edges_mnist": preset(

@@ -30,6 +30,9 @@ class WGAN_GP(GAN):  # noqa: N801 (the name the literature uses)
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32, "n_critic": 1},
                     learning_rates={"generator": 1e-4, "discriminator": 4e-4},
                     run_args=ADVERSARIAL_RUN_ARGS)
+    preset_recipe = Recipe(epochs=60, model_args={"base_filters": 64, "n_critic": 1},
+                           learning_rates={"generator": 1e-4, "discriminator": 4e-4},
+                           run_args={**ADVERSARIAL_RUN_ARGS, "steps_per_epoch": 500})
 
     smoke_config = dict(latent_dim=4, base_filters=4, n_critic=2)
 
