@@ -116,6 +116,14 @@ def test_every_family_ships_a_preset_with_its_card():
             assert "CC BY-SA 4.0" in card and "CC BY-SA 4.0" in meta["data_attribution"]
 
 
+def test_a_preset_recipe_is_the_familys_own_not_inherited():
+    """ProGAN subclasses WGAN_GP, whose preset recipe trains on digits; ProGAN's is its own
+    quick one on openmoji."""
+    assert FAMILIES["wgan_gp"].preset_recipe is not None
+    assert FAMILIES["progan"].recipe_named("preset") == FAMILIES["progan"].recipe
+    assert FAMILIES["progan"].recipe_named("preset").dataset == "openmoji"
+
+
 def test_each_preset_was_trained_on_its_family_recipe():
     """The preset cards say what `apps/train.py <family>` buys by default only while each
     preset holds its family's recipe: the recipe's data and constructor arguments."""

@@ -242,7 +242,8 @@ class GenerativeModel(keras.Model):
     recipe = Recipe()
     #: The recipe the family's shipped preset is trained with (`apps/make_presets.py`,
     #: `apps/train.py <family> --recipe preset`): the best its benchmark found for a long
-    #: budget; `None`: the quick `recipe` is also the preset's.
+    #: budget; `None`: the quick `recipe` is also the preset's. A family's own, never
+    #: inherited (ProGAN is a WGAN_GP but does not train on WGAN-GP's digits).
     preset_recipe = None
 
     @classmethod
@@ -256,7 +257,8 @@ class GenerativeModel(keras.Model):
         """
         if kind not in RECIPE_KINDS:
             raise ValueError(f"recipe must be one of {RECIPE_KINDS}, got {kind!r}")
-        return cls.recipe if kind == "quick" or cls.preset_recipe is None else cls.preset_recipe
+        own = cls.__dict__.get("preset_recipe")
+        return cls.recipe if kind == "quick" or own is None else own
 
     @classmethod
     def layout_for(cls, config):
