@@ -46,10 +46,14 @@ from keras_gen.training import TrainingRun  # noqa: E402
 # the quick recipe itself.
 VARIANTS = {
     "dcgan": {"quick": {}, "filters_64": {"base_filters": 64},
-              "filters_128": {"base_filters": 128}},
+              "filters_128": {"base_filters": 128},
+              "filters_64_augment": {"base_filters": 64, "augment": "translation,cutout"}},
     "wgan_gp": {"quick": {}, "filters_64": {"base_filters": 64}},
     "gan": {"quick": {}, "units_256_512": {"units": (256, 512)},
             "units_256_512_1024": {"units": (256, 512, 1024)}},
+    "sagan": {"quick": {}, "dcgan_32": {"architecture": "dcgan", "base_filters": 32},
+              "augment": {"augment": "translation,cutout"}},
+    "biggan": {"quick": {}, "dcgan_32": {"architecture": "dcgan", "base_filters": 32}},
 }
 
 
