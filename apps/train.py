@@ -43,10 +43,25 @@ def parse_overrides(pairs):
     return overrides
 
 
+def parse_rates(pairs):
+    """`{slot: rate}` from `--learning-rates SLOT=RATE ...`; `ValueError` names a bad pair."""
+    rates = {}
+    for pair in pairs:
+        slot, sep, value = pair.partition("=")
+        try:
+            rates[slot] = float(value) if sep and slot else None
+        except ValueError:
+            rates[slot] = None
+        if rates[slot] is None:
+            raise ValueError(f"--learning-rates expects SLOT=RATE, got {pair!r}")
+    return rates
+
+
 def recipe_run_args(recipe, args):
     """`TrainingRun` arguments from the family's `recipe` with the flags on top: data, budget
     (the recipe's epochs and minutes, unless `--epochs` or `--minutes` is given), batch size,
-    learning rates (`--learning-rate` replaces per-slot ones), constructor arguments
+    learning rates (`--learning-rate` replaces per-slot ones, `--learning-rates` sets some),
+    constructor arguments
     (`--set` on top), validation, pretraining. Raises `ValueError` for a bad `--set`."""
     run_args = recipe.with_model_args(parse_overrides(args.set)).run_args_for(args.dataset)
     if args.epochs is not None or args.minutes is not None:
@@ -54,6 +69,9 @@ def recipe_run_args(recipe, args):
         run_args["time_budget_s"] = None if args.minutes is None else 60.0 * args.minutes
     if args.learning_rate is not None:
         run_args["learning_rates"] = None
+    if args.learning_rates:
+        run_args["learning_rates"] = {**(run_args["learning_rates"] or {}),
+                                      **parse_rates(args.learning_rates)}
     if args.image_size:
         run_args["image_size"] = tuple(args.image_size)
     if args.batch_size is not None:
@@ -86,9 +104,10 @@ def build_parser(families):
     parser.add_argument("--batch-size", type=int, default=None, help="default: the recipe's (64)")
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="one rate for every optimizer (default: the recipe's per-optimizer "
-                             "rates, WGAN-GP's 1e-4 for G and 4e-4 for D; else the family's own: "
-                             "1e-3, GANs 2e-4)")
+                        help="one rate for every optimizer (default: the recipe's rates, else "
+                             "the family's declared ones, e.g. BigGAN's 1e-4 for G, 4e-4 for D)")
+    parser.add_argument("--learning-rates", nargs="+", default=None, metavar="SLOT=RATE",
+                        help="one optimizer's rate, e.g. discriminator=4e-4 (after --learning-rate)")
     parser.add_argument("--out", default=None, help="run folder (default runs/<family>)")
     parser.add_argument("--export-dir", default="exported")
     parser.add_argument("--name", default=None, help="export name (default: the family)")

@@ -1,6 +1,5 @@
 """DB-VAE: the debiasing weights, the resampling pipeline, the loss, and the biased task."""
 
-import keras
 import numpy as np
 import pytest
 

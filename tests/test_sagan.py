@@ -146,20 +146,23 @@ def _assert_adam_rates(model, generator_rate, discriminator_rate):
         assert float(optimizer.beta_1) == 0.0 and float(optimizer.beta_2) == pytest.approx(0.9)
 
 
-def test_learning_rates_two_time_scale_option_and_config():
-    """The papers' two time-scale rule is an option of SAGAN and BigGAN's default; the ratio
-    survives a config round trip and scales a given learning rate."""
-    sagan = SAGAN(image_shape=(16, 16, 3), latent_dim=4, base_filters=2,
-                  discriminator_lr_ratio=4)
-    sagan.compile(optimizer=sagan.default_optimizer(1e-4))
+def test_learning_rates_two_time_scale_option_and_default():
+    """The papers' two time-scale rule is BigGAN's declaration and an option of SAGAN's (one
+    rate by default); one learning rate given is every slot's (issue 39: BigGAN's D had 4x it)."""
+    sagan = SAGAN(image_shape=(16, 16, 3), latent_dim=4, base_filters=2)
+    sagan.compile(optimizer=sagan.default_optimizer())
+    _assert_adam_rates(sagan, 2e-4, 2e-4)
+    sagan.compile(optimizer=sagan.default_optimizer(
+        learning_rates={"generator": 1e-4, "discriminator": 4e-4}))
     _assert_adam_rates(sagan, 1e-4, 4e-4)
-    assert SAGAN.from_config(sagan.get_config()).discriminator_lr_ratio == 4.0
     biggan = BigGAN(image_shape=(16, 16, 3), latent_dim=6, base_filters=2, embedding_dim=2,
                     num_classes=3)
     biggan.compile(optimizer=biggan.default_optimizer())
     _assert_adam_rates(biggan, 1e-4, 4e-4)
+    biggan.compile(optimizer=biggan.default_optimizer(3e-4))
+    _assert_adam_rates(biggan, 3e-4, 3e-4)
     with pytest.raises(ValueError, match="discriminator_lr_ratio"):
-        SAGAN(image_shape=(16, 16, 3), latent_dim=4, base_filters=2, discriminator_lr_ratio=0)
+        SAGAN(image_shape=(16, 16, 3), latent_dim=4, base_filters=2, discriminator_lr_ratio=4)
 
 
 def test_joint_discriminator_pass_scores_like_two_calls():

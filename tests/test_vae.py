@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gen import data, losses
+from keras_gen import data
 from keras_gen.models import VAE
 from model_checks import check_config_round_trip, check_keras_file_round_trip
 

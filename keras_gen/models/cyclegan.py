@@ -27,6 +27,7 @@ from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.resnet import resnet_generator
 from keras_gen.training import GenerativeModel, Update, register_family
 from keras_gen.training.arguments import image_shape_of, size
+from keras_gen.training.optimizers import OptimizerSpec
 from keras_gen.training.recipe import Recipe
 
 
@@ -112,6 +113,7 @@ class CycleGAN(GenerativeModel):
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 16, "num_blocks": 4})
 
     optimizer_names = ("generators", "discriminators")
+    optimizer_spec = OptimizerSpec(2e-4, beta_1=0.5)  # the paper's
     loss_names = ("g_loss", "d_loss", "g_adversarial", "cycle_loss", "identity_loss")
     value_range = (-1.0, 1.0)
     batch_layout = "unpaired"
@@ -144,10 +146,6 @@ class CycleGAN(GenerativeModel):
         self.pool_x = ImageHistoryPool(self.pool_size, self.image_shape, name="pool_x")
         self.pool_y = ImageHistoryPool(self.pool_size, self.image_shape, name="pool_y")
         self.built = True
-
-    def default_optimizer(self, learning_rate=None):
-        """Adam(2e-4, beta_1=0.5), as in the paper."""
-        return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate, beta_1=0.5)
 
     def variables_for(self, slot):
         if slot == "generators":

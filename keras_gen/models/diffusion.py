@@ -36,6 +36,7 @@ from keras_gen.training import (
     warmed_up_decay,
 )
 from keras_gen.training.arguments import image_shape_of, size
+from keras_gen.training.optimizers import OptimizerSpec
 from keras_gen.training.recipe import Recipe
 
 SCHEDULES = ("linear", "cosine")
@@ -65,6 +66,7 @@ class DiffusionModel(GenerativeModel):
     """
 
     recipe = Recipe(epochs=1000, minutes=4, model_args={"base_filters": 32})
+    optimizer_spec = OptimizerSpec(2e-4)
 
     value_range = (-1.0, 1.0)
     default_signature = "sample"
@@ -93,9 +95,6 @@ class DiffusionModel(GenerativeModel):
         self.ema_network.set_weights(self.network.get_weights())
         self.ema_network.trainable = False  # moved by averaging, never by gradients
         self.built = True
-
-    def default_optimizer(self, learning_rate=None):
-        return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate)
 
     def variables_for(self, slot):
         return self.network.trainable_variables

@@ -37,6 +37,7 @@ from keras_gen.training import (
     warmed_up_decay,
 )
 from keras_gen.training.arguments import image_shape_of, size, sizes
+from keras_gen.training.optimizers import OptimizerSpec
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 ARCHITECTURES = ("mlp", "dcgan")
@@ -75,6 +76,7 @@ class GAN(GenerativeModel):
                     run_args=ADVERSARIAL_RUN_ARGS)
 
     optimizer_names = ("generator", "discriminator")
+    optimizer_spec = OptimizerSpec(2e-4, beta_1=0.5)  # the DCGAN paper's, for each network
     loss_names = ("d_loss", "g_loss", "real_output", "fake_output")
     value_range = (-1.0, 1.0)
     default_signature = "generate"
@@ -166,10 +168,6 @@ class GAN(GenerativeModel):
 
     def build(self, input_shape=None):
         self.built = True
-
-    def default_optimizer(self, learning_rate=None):
-        """Adam(2e-4, beta_1=0.5), the DCGAN paper's setting, copied for each network."""
-        return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate, beta_1=0.5)
 
     def variables_for(self, slot):
         network = self.generator if slot == "generator" else self.discriminator

@@ -23,6 +23,7 @@ from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.unet import unet_generator
 from keras_gen.training import GenerativeModel, Update, register_family
 from keras_gen.training.arguments import image_shape_of, size
+from keras_gen.training.optimizers import OptimizerSpec
 from keras_gen.training.recipe import Recipe
 
 
@@ -56,6 +57,7 @@ class Pix2Pix(GenerativeModel):
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32})
 
     optimizer_names = ("generator", "discriminator")
+    optimizer_spec = OptimizerSpec(2e-4, beta_1=0.5)  # the paper's
     loss_names = ("d_loss", "g_loss", "g_adversarial", "l1_loss")
     value_range = (-1.0, 1.0)
     batch_layout = "paired"
@@ -83,10 +85,6 @@ class Pix2Pix(GenerativeModel):
                 output_shape, condition_channels=self.image_shape[-1],
                 base_filters=self.base_filters, num_layers=self.discriminator_layers)
         self.built = True
-
-    def default_optimizer(self, learning_rate=None):
-        """Adam(2e-4, beta_1=0.5), as in the paper."""
-        return keras.optimizers.Adam(2e-4 if learning_rate is None else learning_rate, beta_1=0.5)
 
     def variables_for(self, slot):
         network = self.generator if slot == "generator" else self.discriminator

@@ -20,7 +20,6 @@ upsampled to the target size; the export always returns images of the target siz
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 from keras import ops
 
@@ -34,6 +33,7 @@ from keras_gen.networks.progan import (
 )
 from keras_gen.training import first_element, register_family
 from keras_gen.training.arguments import size
+from keras_gen.training.optimizers import OptimizerSpec
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 
@@ -84,6 +84,7 @@ class ProGAN(WGAN_GP):
                     model_args={"images_per_phase": 6_000, "max_filters": 64}, image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 
     architectures = ("progressive",)
+    optimizer_spec = OptimizerSpec(1e-3, beta_1=0.0, beta_2=0.99, epsilon=1e-8)  # the paper's
     smoke_config = dict(latent_dim=4, base_filters=2, max_filters=4, images_per_phase=16,
                         ema_decay=0.9)
 
@@ -117,11 +118,6 @@ class ProGAN(WGAN_GP):
         return (progressive_generator(self.latent_dim, self.image_shape,
                                       output_activation=self.output_activation, **sizes),
                 progressive_discriminator(self.image_shape, **sizes))
-
-    def default_optimizer(self, learning_rate=None):
-        """Adam(1e-3, beta_1=0, beta_2=0.99, epsilon=1e-8), the paper's, for both networks."""
-        return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate,
-                                     beta_1=0.0, beta_2=0.99, epsilon=1e-8)
 
     # ------------------------------------------------------------------ growth
     @property

@@ -37,6 +37,7 @@ from keras_gen.networks.stylegan import (
 )
 from keras_gen.training import Update, first_element, register_family
 from keras_gen.training.arguments import size
+from keras_gen.training.optimizers import OptimizerSpec
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 _UNUSED_GAN_ARGS = ("units", "discriminator_batch_norm", "discriminator_dropout", "spectral_norm",
@@ -103,6 +104,7 @@ class StyleGAN(GAN):
                     model_args={"max_filters": 64}, image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 
     architectures = ("style",)
+    optimizer_spec = OptimizerSpec(2e-3, beta_1=0.0, beta_2=0.99, epsilon=1e-8)  # StyleGAN2's
     smoke_config = dict(latent_dim=4, w_dim=4, mapping_layers=2, base_filters=2, max_filters=4,
                         r1_interval=2, ema_decay=0.9)
 
@@ -148,11 +150,6 @@ class StyleGAN(GAN):
         generator = keras.Model([z, z_mix, crossover], synthesis(ws), name="generator")
         return generator, style_discriminator(self.image_shape, base_filters=self.base_filters,
                                               max_filters=self.max_filters)
-
-    def default_optimizer(self, learning_rate=None):
-        """Adam(2e-3, beta_1=0, beta_2=0.99, epsilon=1e-8), StyleGAN2's, for both networks."""
-        return keras.optimizers.Adam(2e-3 if learning_rate is None else learning_rate,
-                                     beta_1=0.0, beta_2=0.99, epsilon=1e-8)
 
     # ------------------------------------------------------------------ training
     def generator_inputs(self, z, labels):

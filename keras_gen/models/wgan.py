@@ -8,10 +8,10 @@ images; it takes `n_critic` steps per generator step. The critic has no batch no
 
 from __future__ import annotations
 
-import keras
 
 from keras_gen.models.gan import GAN
 from keras_gen.training import register_family
+from keras_gen.training.optimizers import OptimizerSpec
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
 
 
@@ -34,6 +34,7 @@ class WGAN_GP(GAN):  # noqa: N801 (the name the literature uses)
                            learning_rates={"generator": 1e-4, "discriminator": 4e-4},
                            run_args={**ADVERSARIAL_RUN_ARGS, "steps_per_epoch": 500})
 
+    optimizer_spec = OptimizerSpec(1e-4, beta_1=0.5, beta_2=0.9)  # the WGAN-GP paper's
     smoke_config = dict(latent_dim=4, base_filters=4, n_critic=2)
 
     def __init__(self, latent_dim=100, architecture="dcgan", n_critic=5,
@@ -43,11 +44,6 @@ class WGAN_GP(GAN):  # noqa: N801 (the name the literature uses)
         super().__init__(latent_dim=latent_dim, architecture=architecture, n_critic=n_critic,
                          gradient_penalty_weight=gradient_penalty_weight,
                          discriminator_dropout=discriminator_dropout, **kwargs)
-
-    def default_optimizer(self, learning_rate=None):
-        """Adam(1e-4, beta_1=0.5, beta_2=0.9), as in the WGAN-GP paper."""
-        return keras.optimizers.Adam(1e-4 if learning_rate is None else learning_rate,
-                                     beta_1=0.5, beta_2=0.9)
 
     def get_config(self):
         config = super().get_config()

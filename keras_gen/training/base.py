@@ -34,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_gen.training.optimizers import OptimizerSpec, slot_specs
 from keras_gen.training.recipe import RECIPE_KINDS, Recipe
 
 
@@ -214,6 +215,8 @@ class GenerativeModel(keras.Model):
     """
 
     optimizer_names = ("optimizer",)
+    #: What `default_optimizer` builds: one `OptimizerSpec` for every slot, or `{slot: spec}`.
+    optimizer_spec = OptimizerSpec(1e-3)
     loss_names = ("loss",)
 
     #: The family's name in `FAMILIES` (set by `register_family`).
@@ -376,9 +379,18 @@ class GenerativeModel(keras.Model):
                 if not opt.built:
                     opt.build(self.variables_for(name))
 
-    def default_optimizer(self, learning_rate=None):
-        """The optimizer a `TrainingRun` compiles with (Adam, 1e-3 unless given)."""
-        return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
+    @classmethod
+    def optimizer_specs(cls, learning_rate=None, learning_rates=None):
+        """`{slot: OptimizerSpec}`: the family's `optimizer_spec`, with `learning_rate` for
+        every slot and then `learning_rates` (`{slot: rate}`) on top (`keras_gen.training.optimizers`)."""
+        return slot_specs(cls.optimizer_spec, cls.optimizer_names, learning_rate, learning_rates,
+                          owner=cls.__name__)
+
+    def default_optimizer(self, learning_rate=None, learning_rates=None):
+        """`{slot: optimizer}` built from `optimizer_specs(learning_rate, learning_rates)`:
+        what a `TrainingRun` compiles with."""
+        return {slot: spec.build()
+                for slot, spec in self.optimizer_specs(learning_rate, learning_rates).items()}
 
     def unscaled_optimizers(self):
         """`{slot: optimizer}` with any loss-scale wrapper taken off (what holds the learning

@@ -27,8 +27,8 @@ class Recipe:
     """Data, budget, constructor arguments and learning rates of a family's default run.
 
     `minutes` (when set) is a wall-clock budget and `epochs` then the most it runs;
-    `learning_rates` maps optimizer slots to rates of the family's `default_optimizer` (two
-    time-scale rates; `None`: the family's one rate); `run_args` are further `TrainingRun`
+    `learning_rates` maps optimizer slots to rates on top of the family's declared
+    optimizers (`optimizer_spec`; `None`: the declared rates); `run_args` are further `TrainingRun`
     fields (`validation`, `drop_remainder`, `pretrain_epochs`).
 
     Example:

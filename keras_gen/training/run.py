@@ -131,9 +131,10 @@ class TrainingRun:
     """Train family `family` (a name in `FAMILIES`) on `dataset` with `model.fit`.
 
     `model_args` go to the family's constructor (after what the data decides, such as
-    `num_classes`); `optimizer` replaces the family's `default_optimizer(learning_rate)`
-    (one optimizer, or a dict with one per slot), and `learning_rates` (`{slot: rate}`, two
-    time-scale rates) gives each slot the family's default optimizer at its own rate.
+    `num_classes`); without `optimizer` (one optimizer, or a dict with one per
+    slot) the model compiles with its family's declared optimizers (`optimizer_spec`),
+    `learning_rate` then being every slot's rate and `learning_rates` (`{slot: rate}`) the rates
+    of the slots it names.
     `jit_compile` is `"auto"`, `"on"`, `"off"` or a bool. `time_budget_s` stops training after that much wall-clock time (`epochs` is then
     the most it runs); `decay_over_budget` also lowers the learning rates linearly to 0 over
     it. Errors in the data or the model's arguments raise `ValueError` before training.
@@ -184,11 +185,8 @@ class TrainingRun:
         if self.time_budget_s is not None and not 0 < float(self.time_budget_s) < math.inf:
             raise ValueError(f"time_budget_s must be a finite number of seconds > 0, got "
                              f"{self.time_budget_s!r}")
-        rates = {"learning_rate": self.learning_rate, **{
-            f"learning_rates[{slot!r}]": rate for slot, rate in (self.learning_rates or {}).items()}}
-        for name, rate in rates.items():
-            if rate is not None and not 0 < float(rate) < math.inf:
-                raise ValueError(f"{name} must be a finite number > 0, got {rate!r}")
+        # raises on a bad rate or a slot the family does not have, before anything is built
+        self.family_class.optimizer_specs(self.learning_rate, self.learning_rates)
         if self.decay_over_budget and self.time_budget_s is None:
             raise ValueError("decay_over_budget needs time_budget_s")
         if self.image_size is not None:
@@ -227,16 +225,8 @@ class TrainingRun:
             except (TypeError, ValueError) as err:
                 raise ValueError(f"cannot build {self.family}: {err}") from err
             optimizer = self.optimizer
-            if optimizer is None and self.learning_rates:
-                unknown = set(self.learning_rates) - set(self.model.optimizer_names)
-                if unknown:
-                    raise ValueError(f"learning_rates names {sorted(unknown)}; {self.family}'s "
-                                     f"optimizers are {list(self.model.optimizer_names)}")
-                optimizer = {slot: self._default_optimizer_of(
-                    slot, self.learning_rates.get(slot, self.learning_rate))
-                    for slot in self.model.optimizer_names}
-            elif optimizer is None:
-                optimizer = self.model.default_optimizer(self.learning_rate)
+            if optimizer is None:
+                optimizer = self.model.default_optimizer(self.learning_rate, self.learning_rates)
             self.model.compile(optimizer=optimizer,
                                jit_compile=resolve_jit(self.jit_compile, self.family, self.strategy),
                                steps_per_execution=self.steps_per_execution)
@@ -254,12 +244,6 @@ class TrainingRun:
         if steps and self.steps_per_execution > steps:
             raise ValueError(f"steps_per_execution {self.steps_per_execution} is more than the "
                              f"{steps} steps of one epoch; use at most {steps}")
-
-    def _default_optimizer_of(self, slot, learning_rate):
-        """The family's default optimizer for `slot` at `learning_rate` (a family whose
-        `default_optimizer` gives one per slot, as SAGAN's, has its slot's taken)."""
-        optimizer = self.model.default_optimizer(learning_rate)
-        return optimizer[slot] if isinstance(optimizer, dict) else optimizer
 
     def callbacks(self):
         """The run folder's callbacks (none without `out`), after the data's own."""
