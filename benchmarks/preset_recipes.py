@@ -52,7 +52,8 @@ VARIANTS = {
     "gan": {"quick": {}, "units_256_512": {"units": (256, 512)},
             "units_256_512_1024": {"units": (256, 512, 1024)}},
     "sagan": {"quick": {}, "dcgan_32": {"architecture": "dcgan", "base_filters": 32},
-              "augment": {"augment": "translation,cutout"}},
+              "augment": {"augment": "translation,cutout"},
+              "no_attention": {"attention": False}},
     "biggan": {"quick": {}, "dcgan_32": {"architecture": "dcgan", "base_filters": 32}},
 }
 

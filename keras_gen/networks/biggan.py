@@ -8,8 +8,8 @@ self-attention before the last block (on the half-resolution map: 16x16 for 32 p
 64 px), then batch norm, ReLU, a 3x3 convolution and tanh. With a condition vector every
 block's batch norms are conditional on it. `hierarchical=True` is BigGAN's latent: z is split
 into one chunk per block plus one for the projection, and each block's batch norms see
-`[class embedding, its chunk]`; the class embedding (a dense layer on the one-hot label) is
-shared by all blocks.
+`[class embedding, its chunk]`; the class embedding (a dense layer on the one-hot label, the
+one weight layer never spectrally normalised) is shared by all blocks.
 
 Discriminator: residual down-blocks (ReLU, two 3x3 convolutions, 2x average pooling; the first
 block without the leading ReLU), self-attention after the first block, one block that keeps the
@@ -77,9 +77,11 @@ def residual_generator(latent_dim, image_shape, *, base_filters=32, condition_di
         inputs.append(one_hot)
         condition = one_hot
         if embedding_dim:
-            condition = spectral(layers.Dense(int(embedding_dim), use_bias=False,
-                                              kernel_initializer=_INIT, name="class_embedding"),
-                                 sn)(one_hot)
+            # never spectrally normalised (BigGAN's shared embedding is a plain embedding):
+            # on one-hot inputs the norm caps every class vector at length 1, under the z
+            # chunk beside it, and G learned to ignore the class (consistency 0.15)
+            condition = layers.Dense(int(embedding_dim), use_bias=False, kernel_initializer=_INIT,
+                                     name="class_embedding")(one_hot)
     if hierarchical:
         chunks = LatentChunks(latent_chunk_sizes(latent_dim, stages + 1), name="z_chunks")(z)
         projected, block_latents = chunks[0], chunks[1:]
