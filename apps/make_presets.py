@@ -4,6 +4,7 @@
     python apps/make_presets.py --only vae_mnist --only dcgan_mnist
     python apps/make_presets.py --only dcgan_mnist --quick keep   # keep the card's quick figures
     python apps/make_presets.py --table               # print the README's preset table
+    python apps/make_presets.py --overview benchmarks/results/figures/presets_overview.png
 
 Each preset is trained by `keras_gen.training.TrainingRun` on its family's preset recipe
 (`<Family>.preset_recipe`: the best long recipe its benchmark found, counted in epochs; the
@@ -33,16 +34,16 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from docs_tables import preset_table  # noqa: E402  (apps/, beside this file)
 
 from keras_gen import data, metrics  # noqa: E402
+from keras_gen.models import FAMILIES  # noqa: E402
 from keras_gen.presets import (  # noqa: E402
     PRESET_ROOT,
-    list_presets,
     load_preset,
     preset_metadata,
     save_to_preset,
 )
-from keras_gen.models import FAMILIES  # noqa: E402
 from keras_gen.training import TrainingRun  # noqa: E402
 
 # Size budgets, checked by tests/test_presets.py: a GAN preset holds G, D and the EMA copy of G
@@ -299,21 +300,24 @@ def make(name, out, steps=None, runs=None, quick=True):
     print(name, "->", folder, json.dumps(figures), flush=True)
 
 
-def table(listed=None):
-    """The README's preset table, from the shipped presets' metadata."""
-    listed = list_presets() if listed is None else listed
-    rows = ["| preset | family | data | size | headline (test split) | recipe | trained |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
-    for name, facts in listed.items():
-        meta = preset_metadata(facts["folder"])
-        headline = facts["headline"] or {}
-        trained = (f"{meta['training_seconds'] / 60:.1f} min" if "training_seconds" in meta else "")
-        quick = (meta.get("quick_default") or {}).get("figures", {}).get(headline.get("name"))
-        recipe = meta.get("recipe", "quick") + (f" (quick default: {quick})" if quick else "")
-        rows.append(f"| `{name}` | `{facts['family']}` | {facts['data']} | "
-                    f"{facts['bytes'] / 1e6:.2f} MB | {headline.get('name')} {headline.get('value')} | "
-                    f"{recipe} | {trained} |")
-    return "\n".join(rows)
+#: The presets of the README's overview figure, one row each (the samplers that take seconds).
+OVERVIEW = ("vae_mnist", "dcgan_mnist", "cgan_mnist", "wgan_gp_mnist", "sagan_openmoji",
+            "biggan_openmoji", "stylegan_faces")
+
+
+def overview(path, names=OVERVIEW, per_row=12, size=32):
+    """Write the README's figure: `per_row` samples (seed 0) of each preset in `names`, one
+    row each, resized to `size` px and in RGB so digits and emoji share the grid."""
+    import tensorflow as tf
+
+    from keras_gen.plots import save_image_grid
+
+    rows = []
+    for name in names:
+        images = np.asarray(load_preset(name).sample(per_row, seed=0), "float32")
+        images = tf.image.resize(images, (size, size), antialias=True).numpy()
+        rows.append(np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images)
+    return save_image_grid(np.clip(np.concatenate(rows), 0.0, 1.0), path, cols=per_row)
 
 
 def main(argv=None):
@@ -328,9 +332,14 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=None,
                         help="a quick check: one epoch of this many steps, 20 samples measured")
     parser.add_argument("--table", action="store_true", help="print the README's preset table")
+    parser.add_argument("--overview", default=None, metavar="PNG",
+                        help="write the README's figure of preset samples to PNG")
     args = parser.parse_args(argv)
     if args.table:
-        print(table())
+        print(preset_table())
+        return 0
+    if args.overview:
+        print(overview(args.overview))
         return 0
     for name in args.only or list(PRESETS):
         make(name, args.out, args.steps, runs=None if args.steps else args.runs,

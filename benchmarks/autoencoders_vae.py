@@ -193,8 +193,12 @@ def main(argv=None):
         rows.append((f"{name}: accuracy bold 7s (rare) / thin 7s / other digits; mass on bold 7s",
                      f"{entry['bold_7s (rare)']} / {entry['thin_7s']} / {entry['other_digits']}; "
                      f"{entry['sampling_mass_on_bold_7s']}"))
+    shown = [*(f"{name}_reconstructions.png" for name in ae), "denoising_noisy_denoised_clean.png",
+             *(f"{name}_{kind}.png" for name in va
+               for kind in ("samples", "traversal", "interpolation", "reconstructions"))]
     write_results(args.out, "autoencoders_vae", results, rows,
-                  command="python benchmarks/autoencoders_vae.py " + " ".join(argv or sys.argv[1:]))
+                  command="python benchmarks/autoencoders_vae.py " + " ".join(argv or sys.argv[1:]),
+                  figures=shown)
     return results
 
 

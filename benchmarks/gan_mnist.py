@@ -163,7 +163,8 @@ def main(argv=None):
                      f"{results['throughput_images_per_s']['keras_gen_dcgan']} / "
                      f"{results['throughput_images_per_s']['reference_dcgan']}"))
         rows.append(("speed-up over the reference (same networks)", results["speedup_vs_reference"]))
-    write_results(args.out, "gan_mnist", results, rows, command=command)
+    write_results(args.out, "gan_mnist", results, rows, command=command,
+                  figures=[f"{name}_samples.png" for name in results["models"]])
     return results
 
 

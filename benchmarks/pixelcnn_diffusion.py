@@ -138,7 +138,9 @@ def main(argv=None):
          f"{d['seconds_per_sample_ddim_50'] if d else 'not run'} / "
          f"{d['seconds_per_sample_ddpm_1000'] if d else 'not run'}"),
     ]
-    write_results(args.out, "pixelcnn_diffusion", results, rows, command=command)
+    write_results(args.out, "pixelcnn_diffusion", results, rows, command=command,
+                  figures=[f for f, ran in (("pixelcnn_samples.png", p), ("pixelcnn_inpainting.png", p),
+                                            ("diffusion_ddim50_samples.png", d)) if ran])
     return results
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import glob
 import json
 import os
 import platform
@@ -67,8 +68,21 @@ def rounded(figures, digits=4):
     return {key: round(value, digits) if isinstance(value, float) else value for key, value in figures.items()}
 
 
-def write_results(out_dir, name, results, rows, command):
-    """Write `<out_dir>/<name>.json` and `<out_dir>/<name>.md`; return the JSON path."""
+def own_figures(out_dir, name, figures=()):
+    """The figures a results page shows: `figures` (names under `<out_dir>/figures/`) and every
+    `figures/<name>_*.png` that no longer results name claims (`openmoji_attention_*` belongs
+    to `openmoji_attention`, not to `openmoji`)."""
+    folder = os.path.join(out_dir, "figures")
+    others = [os.path.basename(p)[:-3] for p in glob.glob(os.path.join(out_dir, "*.md"))]
+    claimed = [o for o in others if len(o) > len(name) and o.startswith(name + "_")]
+    found = [os.path.basename(p) for p in sorted(glob.glob(os.path.join(folder, f"{name}_*.png")))
+             if not any(os.path.basename(p).startswith(o + "_") for o in claimed)]
+    return [*dict.fromkeys([*figures, *found])]
+
+
+def write_results(out_dir, name, results, rows, command, figures=()):
+    """Write `<out_dir>/<name>.json` and `<out_dir>/<name>.md` (its figures shown at the end:
+    `own_figures`); return the JSON path."""
     os.makedirs(out_dir, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     record = {"benchmark": name, "date": stamp, "command": command,
@@ -91,6 +105,9 @@ def write_results(out_dir, name, results, rows, command):
         *[f"| {label} | {value} |" for label, value in rows],
         "",
     ]
+    shown = own_figures(out_dir, name, figures)
+    if shown:
+        lines += ["## Figures", "", *[f"![{f}](figures/{f})" for f in shown], ""]
     with open(os.path.join(out_dir, f"{name}.md"), "w") as handle:
         handle.write("\n".join(lines))
     print("\n".join(lines))

@@ -135,7 +135,8 @@ def main(argv=None):
          f"{p['train_images_per_s']} / {c['train_images_per_s']}"),
     ]
     write_results(args.out, "translation", results, rows,
-                  command="python benchmarks/translation.py " + " ".join(argv or sys.argv[1:]))
+                  command="python benchmarks/translation.py " + " ".join(argv or sys.argv[1:]),
+                  figures=["pix2pix_edges_output_target.png", "cyclegan_x_to_y_and_y_to_x.png"])
     return results
 
 

@@ -15,11 +15,11 @@ transformations). Each transformation draws its parameters per image:
 `policy` is a comma-separated subset, e.g. `"color,translation,cutout"` (the paper's choice
 for small data sets); `""` is the identity.
 
-Example:
->>> import numpy as np
->>> images = np.random.uniform(-1, 1, (4, 16, 16, 3)).astype("float32")
->>> diff_augment(images, "translation,cutout", seed=0).shape
-TensorShape([4, 16, 16, 3])
+Examples:
+    >>> import numpy as np
+    >>> images = np.random.uniform(-1, 1, (4, 16, 16, 3)).astype("float32")
+    >>> diff_augment(images, "translation,cutout", seed=0).shape
+    TensorShape([4, 16, 16, 3])
 """
 
 from __future__ import annotations

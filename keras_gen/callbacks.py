@@ -20,9 +20,9 @@ class SampleGrid(keras.callbacks.Callback):
     `reference_images` (in [0, 1]) above rows of their outputs. With `log_dir`, the grid is
     also written as a TensorBoard image summary.
 
-    Example:
-    >>> import tempfile
-    >>> callback = SampleGrid(tempfile.mkdtemp(), num_images=16)
+    Examples:
+        >>> import tempfile
+        >>> callback = SampleGrid(tempfile.mkdtemp(), num_images=16)
     """
 
     def __init__(self, out_dir, num_images=64, seed=0, log_dir=None, every=1,
@@ -82,9 +82,9 @@ class FIDCallback(keras.callbacks.Callback):
     for colour); the value goes into the epoch's logs as `fid` and into `self.history` as
     (epoch, fid).
 
-    Example:
-    >>> from keras_gen import data
-    >>> callback = FIDCallback(data.load_arrays("mnist_5k", "test")[0], every=5)
+    Examples:
+        >>> from keras_gen import data
+        >>> callback = FIDCallback(data.load_arrays("mnist_5k", "test")[0], every=5)
     """
 
     def __init__(self, reference_images, every=5, num_images=1000, seed=0, extractor=None):
@@ -128,10 +128,10 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     caller save a broken model, this raises `NonFiniteLossError` naming every bad loss, the
     epoch and the step, so nothing downstream (checkpoint, export) runs on garbage weights.
 
-    Example:
-    >>> callback = StopOnNonFiniteLoss()
-    >>> callback.on_epoch_begin(0)
-    >>> callback.on_train_batch_end(3, {"loss": 1.0})  # finite: nothing happens
+    Examples:
+        >>> callback = StopOnNonFiniteLoss()
+        >>> callback.on_epoch_begin(0)
+        >>> callback.on_train_batch_end(3, {"loss": 1.0})  # finite: nothing happens
     """
 
     def __init__(self):
@@ -162,12 +162,12 @@ class TimeBudget(keras.callbacks.Callback):
     starting value to 0 at the end of the budget (a budget-aware schedule, Li et al. 2020:
     "Budgeted training"), so a fixed-time run ends annealed instead of mid-stride.
 
-    Example:
-    >>> budget = TimeBudget(seconds=0.0)
-    >>> budget.on_train_begin()
-    >>> budget.on_train_batch_end(0)
-    >>> budget.stopped, budget.steps
-    (True, 1)
+    Examples:
+        >>> budget = TimeBudget(seconds=0.0)
+        >>> budget.on_train_begin()
+        >>> budget.on_train_batch_end(0)
+        >>> budget.stopped, budget.steps
+        (True, 1)
     """
 
     def __init__(self, seconds, decay=False):
@@ -210,9 +210,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
     Each file is written under a temporary name and renamed, so a run killed while saving
     leaves the earlier epochs' files whole and no half-written one.
 
-    Example:
-    >>> EpochCheckpoint("runs/vae/checkpoints/epoch_{epoch:03d}.weights.h5").pattern[-11:]
-    '.weights.h5'
+    Examples:
+        >>> EpochCheckpoint("runs/vae/checkpoints/epoch_{epoch:03d}.weights.h5").pattern[-11:]
+        '.weights.h5'
     """
 
     def __init__(self, pattern):

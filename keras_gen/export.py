@@ -70,12 +70,12 @@ def export(model, base_dir, version=None, metadata=None, overwrite=False, models
         max_rows: the most rows one request may hold, in every signature (recorded in the
             metadata as `limits`; a request over it is refused with a message naming it).
 
-    Example:
-    >>> import tempfile, keras_gen
-    >>> vae = keras_gen.models.VAE(latent_dim=2)
-    >>> path = export(vae, tempfile.mkdtemp() + "/vae")
-    >>> path.endswith("/vae/1")
-    True
+    Examples:
+        >>> import tempfile, keras_gen
+        >>> vae = keras_gen.models.VAE(latent_dim=2)
+        >>> path = export(vae, tempfile.mkdtemp() + "/vae")
+        >>> path.endswith("/vae/1")
+        True
     """
     endpoints = with_bytes_variants(with_serving_default(model))
     if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
@@ -141,12 +141,12 @@ def claim_version(base_dir, version=None, overwrite=False):
     explicit version that exists needs `overwrite=True`; one another export has claimed is
     refused. Closing the descriptor (or the process ending) releases the claim's lock.
 
-    Example:
-    >>> import tempfile
-    >>> base = tempfile.mkdtemp()
-    >>> first, second = claim_version(base), claim_version(base)
-    >>> first[0], second[0]
-    (1, 2)
+    Examples:
+        >>> import tempfile
+        >>> base = tempfile.mkdtemp()
+        >>> first, second = claim_version(base), claim_version(base)
+        >>> first[0], second[0]
+        (1, 2)
     """
     while True:
         if version is None:
@@ -227,11 +227,11 @@ def with_serving_default(model):
     """`model.serving_endpoints()` with `serving_default` added: the endpoint that the model's
     `default_signature` names (TF Serving calls it when a request names no signature).
 
-    Example:
-    >>> import keras_gen
-    >>> endpoints = with_serving_default(keras_gen.models.VAE(latent_dim=2))
-    >>> endpoints["serving_default"] is endpoints["decode"]
-    True
+    Examples:
+        >>> import keras_gen
+        >>> endpoints = with_serving_default(keras_gen.models.VAE(latent_dim=2))
+        >>> endpoints["serving_default"] is endpoints["decode"]
+        True
     """
     endpoints = dict(model.serving_endpoints())
     name = model.default_signature
@@ -307,12 +307,12 @@ def write_models_config(root, base_path="/models"):
     `docker run -v "$PWD/exported:/models" tensorflow/serving
     --model_config_file=/models/models.config` serves them all. Returns the file's path.
 
-    Example:
-    >>> import tempfile
-    >>> root = tempfile.mkdtemp()
-    >>> os.makedirs(os.path.join(root, "vae", "1"))
-    >>> print(open(write_models_config(root)).read().strip().splitlines()[2])
-        name: "vae"
+    Examples:
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> os.makedirs(os.path.join(root, "vae", "1"))
+        >>> print(open(write_models_config(root)).read().strip().splitlines()[2])
+            name: "vae"
     """
     names = model_folders(root)
     lines = ["model_config_list {"]
@@ -368,10 +368,10 @@ def encoded_image_size(data):
     """`(height, width)` (int64) of a PNG, JPEG, GIF or BMP file read from its header, without
     decoding it; an error naming `images_bytes` for anything else.
 
-    Example:
-    >>> png = tf.io.encode_png(tf.zeros((3, 5, 1), tf.uint8))
-    >>> [int(v) for v in encoded_image_size(png)]
-    [3, 5]
+    Examples:
+        >>> png = tf.io.encode_png(tf.zeros((3, 5, 1), tf.uint8))
+        >>> [int(v) for v in encoded_image_size(png)]
+        [3, 5]
     """
     data = tf.convert_to_tensor(data, tf.string)
     padded = tf.strings.join([data, tf.constant(b"\0" * 32)])  # short files read as zeros

@@ -19,9 +19,9 @@ def normal_from_seeds(seeds, dim):
     Stateless: the same seed gives the same code in Python, in a SavedModel and on any
     device, so `sample(seeds)` signatures are reproducible across processes.
 
-    Example:
-    >>> tuple(normal_from_seeds([0, 1, 0], 4).shape)
-    (3, 4)
+    Examples:
+        >>> tuple(normal_from_seeds([0, 1, 0], 4).shape)
+        (3, 4)
     """
     seeds = tf.cast(tf.convert_to_tensor(seeds), tf.int64)
     return tf.map_fn(lambda s: tf.random.stateless_normal((int(dim),), tf.stack([s, 0])),
@@ -39,12 +39,12 @@ def truncate_normal(z, truncation):
     gives back `z`, a small one shrinks it towards 0 in order), so one seed gives one image
     at every truncation. `truncation` is a scalar or one value per code.
 
-    Example:
-    >>> z = normal_from_seeds([0, 1, 2], 64)
-    >>> float(tf.reduce_max(tf.abs(truncate_normal(z, 0.5)))) <= 0.5
-    True
-    >>> bool(np.allclose(truncate_normal(z, 0.0), z))
-    True
+    Examples:
+        >>> z = normal_from_seeds([0, 1, 2], 64)
+        >>> float(tf.reduce_max(tf.abs(truncate_normal(z, 0.5)))) <= 0.5
+        True
+        >>> bool(np.allclose(truncate_normal(z, 0.0), z))
+        True
     """
     z = tf.cast(tf.convert_to_tensor(z), tf.float64)
     t = tf.cast(tf.convert_to_tensor(truncation), tf.float64)
@@ -61,9 +61,9 @@ def truncate_w(w, w_avg, psi):
     """StyleGAN's truncation trick in w space: `w_avg + psi * (w - w_avg)`. `psi` is a scalar
     or one value per row of `w`; 1 leaves `w` as it is, 0 gives the mean `w_avg`.
 
-    Example:
-    >>> truncate_w(np.array([[2.0, 4.0]]), np.array([0.0, 2.0]), [0.5]).numpy().tolist()
-    [[1.0, 3.0]]
+    Examples:
+        >>> truncate_w(np.array([[2.0, 4.0]]), np.array([0.0, 2.0]), [0.5]).numpy().tolist()
+        [[1.0, 3.0]]
     """
     w = tf.cast(tf.convert_to_tensor(w), tf.float32)
     psi = tf.cast(tf.convert_to_tensor(psi), tf.float32)
@@ -83,11 +83,11 @@ def traverse(model, z, dim, values, labels=None):
 
     Every other dimension stays fixed. Returns `(len(values), h, w, c)` images.
 
-    Example:
-    >>> from keras_gen.models import VAE
-    >>> vae = VAE(latent_dim=3)
-    >>> traverse(vae, np.zeros(3), dim=1, values=[-2, 0, 2]).shape
-    (3, 28, 28, 1)
+    Examples:
+        >>> from keras_gen.models import VAE
+        >>> vae = VAE(latent_dim=3)
+        >>> traverse(vae, np.zeros(3), dim=1, values=[-2, 0, 2]).shape
+        (3, 28, 28, 1)
     """
     codes = traversal_codes(z, dim, values)
     if labels is not None:

@@ -30,9 +30,9 @@ def head_shape(likelihood, channels, levels=256, mixtures=5):
     """`(groups, units)` of the network head per pixel: `(channels, levels)` logits for the
     categorical, `(1, mixtures * (1 + 2 * channels + coefficients))` for the mixture.
 
-    Example:
-    >>> head_shape("categorical", 3), head_shape("logistic_mixture", 3, mixtures=10)
-    ((3, 256), (1, 100))
+    Examples:
+        >>> head_shape("categorical", 3), head_shape("logistic_mixture", 3, mixtures=10)
+        ((3, 256), (1, 100))
     """
     if likelihood == "categorical":
         return int(channels), int(levels)
@@ -76,12 +76,12 @@ def logistic_mixture_nll(levels, params, num_levels=256, mixtures=5):
     """-log p of integer `levels (..., c)` under the discretised logistic mixture `params
     (..., P)`, summed over the channels of each pixel: `(...)` in nats.
 
-    Example:
-    >>> import numpy as np
-    >>> params = np.zeros((1, 3), "float32")  # one grey component, mean 0, scale 1
-    >>> nll = logistic_mixture_nll(np.array([[128], [255]]), np.repeat(params, 2, 0), mixtures=1)
-    >>> [round(float(v), 2) for v in nll]  # mid-grey's bin, then the top bin with its tail
-    [6.23, 1.31]
+    Examples:
+        >>> import numpy as np
+        >>> params = np.zeros((1, 3), "float32")  # one grey component, mean 0, scale 1
+        >>> nll = logistic_mixture_nll(np.array([[128], [255]]), np.repeat(params, 2, 0), mixtures=1)
+        >>> [round(float(v), 2) for v in nll]  # mid-grey's bin, then the top bin with its tail
+        [6.23, 1.31]
     """
     levels = tf.cast(levels, tf.int32)
     params = tf.cast(params, tf.float32)

@@ -26,10 +26,10 @@ def kl_divergence_standard_normal(mean, log_var):
 
     The analytic form `-0.5 * sum(1 + log_var - mean**2 - exp(log_var))`.
 
-    Example:
-    >>> import numpy as np
-    >>> float(kl_divergence_standard_normal(np.zeros((1, 4)), np.zeros((1, 4)))[0]) + 0.0  # not -0.0
-    0.0
+    Examples:
+        >>> import numpy as np
+        >>> float(kl_divergence_standard_normal(np.zeros((1, 4)), np.zeros((1, 4)))[0]) + 0.0  # not -0.0
+        0.0
     """
     mean, log_var = _float32(mean), _float32(log_var)
     return -0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
@@ -41,10 +41,10 @@ def bernoulli_reconstruction_loss(targets, logits):
     Targets are intensities in [0, 1]; `sum_i softplus(l_i) - x_i * l_i`, the numerically stable
     sigmoid cross-entropy, summed over every pixel and channel.
 
-    Example:
-    >>> import numpy as np
-    >>> round(float(bernoulli_reconstruction_loss(np.ones((1, 2)), np.zeros((1, 2)))[0]), 4)
-    1.3863
+    Examples:
+        >>> import numpy as np
+        >>> round(float(bernoulli_reconstruction_loss(np.ones((1, 2)), np.zeros((1, 2)))[0]), 4)
+        1.3863
     """
     targets, logits = _float32(targets), _float32(logits)
     per_pixel = ops.softplus(logits) - targets * logits
@@ -76,10 +76,10 @@ def sparsity_kl_divergence(rho, mean_activation, epsilon=1e-6):
     `sum_j rho * log(rho / rho_hat_j) + (1 - rho) * log((1 - rho) / (1 - rho_hat_j))`.
     A scalar: it is a property of the batch, not of single examples.
 
-    Example:
-    >>> import numpy as np
-    >>> float(sparsity_kl_divergence(0.05, np.full(8, 0.05, "float32")))
-    0.0
+    Examples:
+        >>> import numpy as np
+        >>> float(sparsity_kl_divergence(0.05, np.full(8, 0.05, "float32")))
+        0.0
     """
     rho_hat = ops.clip(_float32(mean_activation), epsilon, 1.0 - epsilon)
     rho = float(rho)
@@ -125,10 +125,10 @@ def discriminator_loss(kind, real_logits, fake_logits, real_label=1.0):
     - hinge: `relu(1 - D(x)) + relu(1 + D(G(z)))`;
     - wasserstein: `D(G(z)) - D(x)` (add a gradient penalty for WGAN-GP).
 
-    Example:
-    >>> import numpy as np
-    >>> round(float(discriminator_loss("minimax", np.zeros((1, 1)), np.zeros((1, 1)))[0]), 4)
-    1.3863
+    Examples:
+        >>> import numpy as np
+        >>> round(float(discriminator_loss("minimax", np.zeros((1, 1)), np.zeros((1, 1)))[0]), 4)
+        1.3863
     """
     real, fake = _per_example(real_logits), _per_example(fake_logits)
     if kind in ("minimax", "non_saturating"):
@@ -151,10 +151,10 @@ def generator_loss(kind, fake_logits):
     - least_squares: `0.5 (D(G(z)) - 1)^2`;
     - hinge and wasserstein: `-D(G(z))`.
 
-    Example:
-    >>> import numpy as np
-    >>> round(float(generator_loss("non_saturating", np.zeros((1, 1)))[0]), 4)
-    0.6931
+    Examples:
+        >>> import numpy as np
+        >>> round(float(generator_loss("non_saturating", np.zeros((1, 1)))[0]), 4)
+        0.6931
     """
     fake = _per_example(fake_logits)
     if kind == "minimax":
@@ -191,10 +191,10 @@ def r1_penalty(critic, real):
     """R1 per example (Mescheder et al., 2018): `||grad_x D(x)||^2` on real images only,
     which StyleGAN weights by `gamma / 2`. `critic` maps a batch of images to scores.
 
-    Example:
-    >>> import numpy as np
-    >>> r1_penalty(lambda x: 3.0 * ops.sum(x, axis=(1, 2, 3)), np.ones((2, 2, 2, 1))).numpy().tolist()
-    [36.0, 36.0]
+    Examples:
+        >>> import numpy as np
+        >>> r1_penalty(lambda x: 3.0 * ops.sum(x, axis=(1, 2, 3)), np.ones((2, 2, 2, 1))).numpy().tolist()
+        [36.0, 36.0]
     """
     import tensorflow as tf
 
@@ -211,10 +211,10 @@ def drift_penalty(real_scores):
     """ProGAN's drift term per example, `D(x)^2`: with a small weight (0.001) it keeps a
     Wasserstein critic's scores from drifting far from 0.
 
-    Example:
-    >>> import numpy as np
-    >>> np.asarray(drift_penalty(np.array([[2.0], [-1.0]]))).tolist()
-    [4.0, 1.0]
+    Examples:
+        >>> import numpy as np
+        >>> np.asarray(drift_penalty(np.array([[2.0], [-1.0]]))).tolist()
+        [4.0, 1.0]
     """
     return ops.square(_per_example(real_scores))
 
@@ -232,10 +232,10 @@ def orthogonal_regularization(kernels):
     Only the off-diagonal products are penalised: filters are pushed towards orthogonality
     without constraining their norms (spectral normalization sets those).
 
-    Example:
-    >>> import numpy as np
-    >>> float(orthogonal_regularization([np.eye(3)])), float(orthogonal_regularization([np.ones((2, 2))]))
-    (0.0, 8.0)
+    Examples:
+        >>> import numpy as np
+        >>> float(orthogonal_regularization([np.eye(3)])), float(orthogonal_regularization([np.ones((2, 2))]))
+        (0.0, 8.0)
     """
     total = 0.0
     for kernel in kernels:

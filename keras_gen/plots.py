@@ -11,9 +11,9 @@ import numpy as np
 def image_grid(images, cols=None, padding=1, pad_value=1.0):
     """Tile `(n, h, w, c)` images in [0, 1] into one `(H, W, c)` float array.
 
-    Example:
-    >>> image_grid(np.zeros((6, 4, 4, 1)), cols=3).shape  # one-pixel gaps between tiles
-    (9, 14, 1)
+    Examples:
+        >>> image_grid(np.zeros((6, 4, 4, 1)), cols=3).shape  # one-pixel gaps between tiles
+        (9, 14, 1)
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 3:
@@ -63,10 +63,10 @@ def style_mixing_tiles(mix, seeds_a, seeds_b, crossover, num_ws):
     model's `style_mix_from_seeds`, or an exported `style_mix` signature); a crossover of
     `num_ws` takes every layer from A.
 
-    Example:
-    >>> fake = lambda a, b, c: np.stack([np.full((2, 2, 1), (x + y) / 10) for x, y in zip(a, b)])
-    >>> style_mixing_tiles(fake, [1, 2], [3], 1, 4).shape
-    (6, 2, 2, 1)
+    Examples:
+        >>> fake = lambda a, b, c: np.stack([np.full((2, 2, 1), (x + y) / 10) for x, y in zip(a, b)])
+        >>> style_mixing_tiles(fake, [1, 2], [3], 1, 4).shape
+        (6, 2, 2, 1)
     """
     a = np.asarray(seeds_a, np.int32)
     b = np.asarray(seeds_b, np.int32)

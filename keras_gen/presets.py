@@ -49,10 +49,10 @@ def list_presets():
     `class_name`, `data`, `bytes` (the folder's size) and `headline` (`{"name", "value",
     "split"}`, the figure its card leads with, measured on held-out data), from its metadata.
 
-    Example:
-    >>> facts = list_presets()["vae_mnist"]
-    >>> facts["family"], facts["data"], facts["bytes"] < 2_000_000
-    ('vae', 'mnist_5k', True)
+    Examples:
+        >>> facts = list_presets()["vae_mnist"]
+        >>> facts["family"], facts["data"], facts["bytes"] < 2_000_000
+        ('vae', 'mnist_5k', True)
     """
     listed = {}
     for name, folder in _shipped_folders().items():
@@ -150,12 +150,12 @@ def save_to_preset(model, preset_dir, metadata=None, readme=None, weights_dtype=
     `weights_dtype="float16"` rounds every float32 weight to float16 and stores it so; the
     stored check outputs are those of the rounded model, which is what loading gives back.
 
-    Example:
-    >>> import tempfile
-    >>> from keras_gen.models import VAE
-    >>> folder = save_to_preset(VAE(latent_dim=2), tempfile.mkdtemp() + "/tiny_vae")
-    >>> sorted(os.listdir(folder))
-    ['check.npz', 'config.json', 'metadata.json', 'model.weights.h5']
+    Examples:
+        >>> import tempfile
+        >>> from keras_gen.models import VAE
+        >>> folder = save_to_preset(VAE(latent_dim=2), tempfile.mkdtemp() + "/tiny_vae")
+        >>> sorted(os.listdir(folder))
+        ['check.npz', 'config.json', 'metadata.json', 'model.weights.h5']
     """
     if weights_dtype not in WEIGHTS_DTYPES:
         raise ValueError(f"weights_dtype must be one of {WEIGHTS_DTYPES}, got {weights_dtype!r}")
@@ -250,9 +250,9 @@ def check_preset(preset, model=None):
     and those of `model` (default: the preset loaded afresh) on the same inputs; all 0 up to
     float round-off when the preset reloads as it was saved.
 
-    Example:
-    >>> max(check_preset("vae_mnist").values()) < 1e-4
-    True
+    Examples:
+        >>> max(check_preset("vae_mnist").values()) < 1e-4
+        True
     """
     folder = preset_path(preset)
     model = load_preset(folder) if model is None else model
@@ -279,11 +279,11 @@ def export_presets(root=None, names=None):
     kept; one exported from an older save is replaced whole (the export is atomic, so a reader
     never sees a half-written folder). A preset that fails to export is reported and skipped.
 
-    Example:
-    >>> import tempfile
-    >>> root = export_presets(tempfile.mkdtemp(), names=["vae_mnist"])
-    >>> sorted(os.listdir(os.path.join(root, "vae_mnist")))
-    ['1']
+    Examples:
+        >>> import tempfile
+        >>> root = export_presets(tempfile.mkdtemp(), names=["vae_mnist"])
+        >>> sorted(os.listdir(os.path.join(root, "vae_mnist")))
+        ['1']
     """
     from keras_gen.export import export
 

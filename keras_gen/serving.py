@@ -67,12 +67,12 @@ class _Signatures:
 class LocalClient:
     """A SavedModel folder (a version folder, or a model folder: its latest version), in process.
 
-    Example:
-    >>> import tempfile, keras_gen
-    >>> path = keras_gen.export.export(keras_gen.models.VAE(latent_dim=2), tempfile.mkdtemp() + "/vae")
-    >>> client = LocalClient(path)
-    >>> client.signatures["sample"](seeds=[0, 1])["images"].shape
-    (2, 28, 28, 1)
+    Examples:
+        >>> import tempfile, keras_gen
+        >>> path = keras_gen.export.export(keras_gen.models.VAE(latent_dim=2), tempfile.mkdtemp() + "/vae")
+        >>> client = LocalClient(path)
+        >>> client.signatures["sample"](seeds=[0, 1])["images"].shape
+        (2, 28, 28, 1)
     """
 
     def __init__(self, path):
@@ -137,8 +137,11 @@ class Client:
     base64 over REST and as DT_STRING tensors over gRPC.
 
     Example (needs a running server):
-        client = Client("http://localhost:8501", "vae")
-        images = client.signatures["sample"](seeds=[0, 1, 2])["images"]
+
+    ```python
+    client = Client("http://localhost:8501", "vae")
+    images = client.signatures["sample"](seeds=[0, 1, 2])["images"]
+    ```
     """
 
     def __init__(self, url, model, version=None, format="row", timeout=30.0):

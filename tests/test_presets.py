@@ -196,7 +196,7 @@ def test_make_presets_trains_measures_and_writes_a_card(tmp_path):
     for facts in listed.values():
         assert np.isfinite(facts["headline"]["value"])
         assert max(presets.check_preset(facts["folder"]).values()) < 1e-5
-    rows = make_presets.table(listed).splitlines()
+    rows = make_presets.preset_table(listed).splitlines()
     assert len(rows) == 4 and rows[2].startswith("| `autoencoder_mnist` | `autoencoder` | mnist_5k |")
     assert " | test_mse " in rows[2] and rows[2].split(" | ")[-2] == "quick"
     assert " | preset (quick default: " in rows[3]  # DCGAN: a preset recipe beside the quick one

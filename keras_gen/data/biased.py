@@ -36,11 +36,11 @@ def biased_digit_task(positive=7, rare_fraction=0.03, bold_negative_fraction=0.5
     Returns `{"train": (x, y, bold), "test": (x, y, bold)}`: images in [0, 1], `y` 1 for the
     positive class, `bold` 1 for thickened images.
 
-    Example:
-    >>> task = biased_digit_task()
-    >>> x, y, bold = task["train"]
-    >>> int(y.sum()), int((bold * y).sum())
-    (400, 12)
+    Examples:
+        >>> task = biased_digit_task()
+        >>> x, y, bold = task["train"]
+        >>> int(y.sum()), int((bold * y).sum())
+        (400, 12)
     """
     rng = np.random.default_rng(seed)
 
@@ -76,11 +76,11 @@ def biased_face_task(rare_tones=(4, 5), rare_fraction=0.05, source="openmoji", i
     Returns `{"train": (x, y, rare), "test": (x, y, rare)}`: images float32 in [0, 1], `y` 1 for
     a face, `rare` 1 for a face in a rare tone.
 
-    Example:
-    >>> task = biased_face_task()
-    >>> x, y, rare = task["train"]
-    >>> x.shape[1:], int(rare.sum()) < int(task["test"][2].sum()) * 3
-    ((32, 32, 3), True)
+    Examples:
+        >>> task = biased_face_task()
+        >>> x, y, rare = task["train"]
+        >>> x.shape[1:], int(rare.sum()) < int(task["test"][2].sum()) * 3
+        ((32, 32, 3), True)
     """
     from keras_gen.data import openmoji
 

@@ -91,9 +91,9 @@ _OFFLINE = {
 def attribution(name):
     """The attribution a licence asks for when `name` is used (`None` if it asks for none).
 
-    Example:
-    >>> attribution("openmoji_faces").startswith("All emojis designed by OpenMoji")
-    True
+    Examples:
+        >>> attribution("openmoji_faces").startswith("All emojis designed by OpenMoji")
+        True
     """
     return openmoji.ATTRIBUTION if name in COLOUR_SOURCES else None
 
@@ -117,10 +117,10 @@ def _match_channels(images, channels):
 def load_arrays(name="mnist_5k", split="train", *, image_size=None, channels=None):
     """NumPy `(images, labels)` of an offline source; images float32 in [0, 1], `(n, h, w, c)`.
 
-    Example:
-    >>> x, y = load_arrays("mnist_5k", "test")
-    >>> x.shape, int(y.min()), int(y.max())
-    ((1000, 28, 28, 1), 0, 9)
+    Examples:
+        >>> x, y = load_arrays("mnist_5k", "test")
+        >>> x.shape, int(y.min()), int(y.max())
+        ((1000, 28, 28, 1), 0, 9)
     """
     _check_split(split)
     if name not in _OFFLINE:
@@ -210,10 +210,10 @@ def load(
             `openmoji`: the emoji group; `openmoji_faces`: the skin tone).
         shuffle: defaults to `True` for the train split and `False` for test.
 
-    Example:
-    >>> ds = load("mnist_5k", "train", batch_size=32)
-    >>> tuple(next(iter(ds)).shape)
-    (32, 28, 28, 1)
+    Examples:
+        >>> ds = load("mnist_5k", "train", batch_size=32)
+        >>> tuple(next(iter(ds)).shape)
+        (32, 28, 28, 1)
     """
     _check_split(split)
     check_value_range(value_range)

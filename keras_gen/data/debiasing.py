@@ -24,11 +24,11 @@ def debiasing_weights(latent_means, bins=10, alpha=0.001):
     normalised, gives each example the weight 1 / density of its bin; an example's weight is the
     largest over dimensions (it is rare if it is rare along any dimension).
 
-    Example:
-    >>> mu = np.concatenate([np.zeros((99, 1)), np.full((1, 1), 5.0)])
-    >>> p = debiasing_weights(mu, bins=5)
-    >>> bool(p[-1] > 50 * p[0])
-    True
+    Examples:
+        >>> mu = np.concatenate([np.zeros((99, 1)), np.full((1, 1), 5.0)])
+        >>> p = debiasing_weights(mu, bins=5)
+        >>> bool(p[-1] > 50 * p[0])
+        True
     """
     latent_means = np.asarray(latent_means, np.float64)
     if latent_means.ndim != 2 or len(latent_means) == 0:
@@ -54,11 +54,11 @@ class DebiasingSampler(keras.callbacks.Callback):
     epoch it re-encodes the positives with the model and updates the probabilities with
     `debiasing_weights` (`debias=False` keeps them uniform: the baseline).
 
-    Example:
-    >>> x = np.random.rand(20, 28, 28, 1).astype("float32")
-    >>> sampler = DebiasingSampler(x, np.array([0, 1] * 10), batch_size=8)
-    >>> [tuple(t.shape) for t in next(iter(sampler.dataset))]
-    [(8, 28, 28, 1), (8,)]
+    Examples:
+        >>> x = np.random.rand(20, 28, 28, 1).astype("float32")
+        >>> sampler = DebiasingSampler(x, np.array([0, 1] * 10), batch_size=8)
+        >>> [tuple(t.shape) for t in next(iter(sampler.dataset))]
+        [(8, 28, 28, 1), (8,)]
     """
 
     def __init__(self, images, labels, batch_size=64, bins=10, alpha=0.001, debias=True, seed=0):

@@ -54,13 +54,13 @@ def read_image(file_name, channels=None):
     their colours, not their palette indices; 1-bit images give black and white; 16-bit grey
     is scaled to 8 bits; alpha is dropped; GIFs give their first frame.
 
-    Example:
-    >>> import tempfile, numpy as np, PIL.Image
-    >>> path = tempfile.mkdtemp() + "/p.bmp"
-    >>> image = PIL.Image.fromarray(np.zeros((2, 2), "uint8"), "P")
-    >>> image.putpalette([255, 0, 0] * 256); image.save(path)
-    >>> read_image(path)[0, 0].tolist()
-    [255, 0, 0]
+    Examples:
+        >>> import tempfile, numpy as np, PIL.Image
+        >>> path = tempfile.mkdtemp() + "/p.bmp"
+        >>> image = PIL.Image.fromarray(np.zeros((2, 2), "uint8"), "P")
+        >>> image.putpalette([255, 0, 0] * 256); image.save(path)
+        >>> read_image(path)[0, 0].tolist()
+        [255, 0, 0]
     """
     from PIL import Image
 
@@ -129,12 +129,12 @@ def from_directory(
         with_labels: yield `(images, labels)`, the label being the index of the image's
             sub-folder; raises if the images are not in sub-folders.
 
-    Example:
-    >>> import tempfile, numpy as np, PIL.Image
-    >>> folder = tempfile.mkdtemp()
-    >>> PIL.Image.fromarray(np.zeros((8, 8), "uint8")).save(folder + "/a.png")
-    >>> tuple(next(iter(from_directory(folder))).shape)
-    (1, 8, 8, 1)
+    Examples:
+        >>> import tempfile, numpy as np, PIL.Image
+        >>> folder = tempfile.mkdtemp()
+        >>> PIL.Image.fromarray(np.zeros((8, 8), "uint8")).save(folder + "/a.png")
+        >>> tuple(next(iter(from_directory(folder))).shape)
+        (1, 8, 8, 1)
     """
     low, high = check_value_range(value_range)
     files, class_names = list_images(path)

@@ -60,10 +60,10 @@ def metadata():
     """One dict per shipped emoji, sorted by code points: `hexcode`, `group` (one of `GROUPS`),
     `subgroup`, `skin_tone` (0..5), `base` (the code points without skin tone) and `split`.
 
-    Example:
-    >>> rows = metadata()
-    >>> len(rows), rows[0]["hexcode"], rows[0]["group"]
-    (4495, '0023-FE0F-20E3', 'symbols')
+    Examples:
+        >>> rows = metadata()
+        >>> len(rows), rows[0]["hexcode"], rows[0]["group"]
+        (4495, '0023-FE0F-20E3', 'symbols')
     """
     with gzip.open(_LABELS_PATH, "rt", encoding="utf-8", newline="") as handle:
         lines = [line for line in handle if not line.startswith("#")]
@@ -108,13 +108,13 @@ def render(hexcode, image_size=DEFAULT_SIZE, style="colour"):
     `style="line"` draws OpenMoji's black line art alone (the SVG's `line` layer, every
     emoji has one), the input side of the line art -> colour translation task.
 
-    Example:
-    >>> image = render("1F600", (32, 32))
-    >>> image.shape, image.dtype.name, image[0, 0].tolist()
-    ((32, 32, 3), 'uint8', [255, 255, 255])
-    >>> line = render("1F600", (32, 32), style="line")
-    >>> bool((line[..., 0] == line[..., 2]).all())  # black on white
-    True
+    Examples:
+        >>> image = render("1F600", (32, 32))
+        >>> image.shape, image.dtype.name, image[0, 0].tolist()
+        ((32, 32, 3), 'uint8', [255, 255, 255])
+        >>> line = render("1F600", (32, 32), style="line")
+        >>> bool((line[..., 0] == line[..., 2]).all())  # black on white
+        True
     """
     import resvg_py
     from PIL import Image
@@ -169,10 +169,10 @@ def arrays(subset="all", split="train", image_size=DEFAULT_SIZE, label="group", 
     `label` is `"group"` (10 classes, `GROUPS`) or `"skin_tone"` (6 classes, `SKIN_TONES`);
     `style` `"colour"` or `"line"` (the line art alone).
 
-    Example:
-    >>> x, y = arrays("faces", "test", label="skin_tone")
-    >>> x.shape[1:], sorted(set(y.tolist()))
-    ((32, 32, 3), [0, 1, 2, 3, 4, 5])
+    Examples:
+        >>> x, y = arrays("faces", "test", label="skin_tone")
+        >>> x.shape[1:], sorted(set(y.tolist()))
+        ((32, 32, 3), [0, 1, 2, 3, 4, 5])
     """
     if subset not in ("all", "faces"):
         raise ValueError(f"unknown openmoji subset {subset!r}; expected 'all' or 'faces'")
@@ -192,10 +192,10 @@ def skin_tone_sets(split="train", image_size=DEFAULT_SIZE, tones=(1, 5), subset=
     and dark), the colour task of unpaired translation (CycleGAN); `subset="faces"` keeps the
     heads and shoulders only.
 
-    Example:
-    >>> light, dark = skin_tone_sets("test")
-    >>> light.shape[-1], len(light) == len(dark)
-    (3, True)
+    Examples:
+        >>> light, dark = skin_tone_sets("test")
+        >>> light.shape[-1], len(light) == len(dark)
+        (3, True)
     """
     rows = metadata()
     images = rendered(tuple(image_size))

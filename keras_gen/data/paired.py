@@ -48,10 +48,10 @@ def pairs_from_arrays(a, b, *, batch_size=16, value_range=(-1.0, 1.0), augment=F
                       shuffle=True, seed=0, drop_remainder=False):
     """Aligned pairs `(a[i], b[i])` from arrays of images in [0, 1] (or uint8).
 
-    Example:
-    >>> ds = pairs_from_arrays(np.zeros((4, 8, 8, 1)), np.ones((4, 8, 8, 1)), batch_size=2)
-    >>> [tuple(t.shape) for t in next(iter(ds))]
-    [(2, 8, 8, 1), (2, 8, 8, 1)]
+    Examples:
+        >>> ds = pairs_from_arrays(np.zeros((4, 8, 8, 1)), np.ones((4, 8, 8, 1)), batch_size=2)
+        >>> [tuple(t.shape) for t in next(iter(ds))]
+        [(2, 8, 8, 1), (2, 8, 8, 1)]
     """
     a, b = _as_uint8(a, "a"), _as_uint8(b, "b")
     if len(a) != len(b):
@@ -235,10 +235,10 @@ def line_art_to_openmoji(split="train", source="openmoji", image_size=None):
     """Paired uint8 arrays `(line_art, emoji)`: each emoji's black line art (OpenMoji's `line`
     layer alone) and the colour emoji.
 
-    Example:
-    >>> line_art, colour = line_art_to_openmoji("test", "openmoji_faces")
-    >>> line_art.shape == colour.shape, line_art.shape[-1]
-    (True, 3)
+    Examples:
+        >>> line_art, colour = line_art_to_openmoji("test", "openmoji_faces")
+        >>> line_art.shape == colour.shape, line_art.shape[-1]
+        (True, 3)
     """
     subset, size = _openmoji_subset(source), image_size or openmoji.DEFAULT_SIZE
     line_art, _ = openmoji.arrays(subset, split, size, style="line")

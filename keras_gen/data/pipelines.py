@@ -99,10 +99,10 @@ def without_autotuner(dataset):
     over 10 s, and 59.1 s without (benchmarks/results/data_autotune.md). Decoding throughput is
     the same either way, since AUTOTUNE maps fall back to one parallel call per core.
 
-    Example:
-    >>> ds = without_autotuner(tf.data.Dataset.range(8).batch(4).prefetch(AUTOTUNE))
-    >>> ds.options().autotune.enabled
-    False
+    Examples:
+        >>> ds = without_autotuner(tf.data.Dataset.range(8).batch(4).prefetch(AUTOTUNE))
+        >>> ds.options().autotune.enabled
+        False
     """
     options = tf.data.Options()
     options.autotune.enabled = False
@@ -134,11 +134,11 @@ def from_arrays(
         image_size: `(height, width)` to resize to as the images stream (one at a time, after
             the cache of the arrays as given), never the whole array at once.
 
-    Example:
-    >>> import numpy as np
-    >>> ds = from_arrays(np.zeros((10, 8, 8), "uint8"), np.arange(10), batch_size=4)
-    >>> [tuple(t.shape) for t in next(iter(ds))]
-    [(4, 8, 8, 1), (4,)]
+    Examples:
+        >>> import numpy as np
+        >>> ds = from_arrays(np.zeros((10, 8, 8), "uint8"), np.arange(10), batch_size=4)
+        >>> [tuple(t.shape) for t in next(iter(ds))]
+        [(4, 8, 8, 1), (4,)]
     """
     x = as_image_array(x)
     if not np.all(np.isfinite(x)):

@@ -48,11 +48,11 @@ def training_data(family, dataset="mnist_5k", *, batch_size=64, seed=0, image_si
     constructor arguments the model will get, for a family whose batch layout depends on them
     (`family.layout_for`).
 
-    Example:
-    >>> from keras_gen.models import FAMILIES
-    >>> task = training_data(FAMILIES["cgan"], "digits", batch_size=8)
-    >>> task.image_shape, task.model_args
-    ((28, 28, 1), {'num_classes': 10})
+    Examples:
+        >>> from keras_gen.models import FAMILIES
+        >>> task = training_data(FAMILIES["cgan"], "digits", batch_size=8)
+        >>> task.image_shape, task.model_args
+        ((28, 28, 1), {'num_classes': 10})
     """
     layout = family.layout_for(model_args or {})
     fixed_size = dataset in datasets.DIGIT_SOURCES and layout in ("paired", "unpaired", "debiasing")

@@ -33,10 +33,10 @@ FEATURE_LAYER = "features"
 def digit_classifier(num_classes=10, feature_dim=64):
     """A small CNN `28x28x1 -> num_classes` logits whose `features` layer is `feature_dim` wide.
 
-    Example:
-    >>> model = digit_classifier()
-    >>> tuple(model.get_layer("features").output.shape)
-    (None, 64)
+    Examples:
+        >>> model = digit_classifier()
+        >>> tuple(model.get_layer("features").output.shape)
+        (None, 64)
     """
     images = keras.Input((28, 28, 1), name="images")
     x = layers.Conv2D(32, 3, padding="same", activation="relu")(images)
@@ -53,10 +53,10 @@ def colour_classifier(num_classes=10, feature_dim=128, image_shape=(32, 32, 3)):
     """A small CNN `32x32x3 -> num_classes` logits (three conv blocks with batch norm) whose
     `features` layer is `feature_dim` wide.
 
-    Example:
-    >>> model = colour_classifier()
-    >>> tuple(model.get_layer("features").output.shape)
-    (None, 128)
+    Examples:
+        >>> model = colour_classifier()
+        >>> tuple(model.get_layer("features").output.shape)
+        (None, 128)
     """
     images = keras.Input(image_shape, name="images")
     x = images
@@ -100,9 +100,9 @@ def evaluator_for(dataset=None, channels=None):
 
     openmoji sources and colour images get `openmoji`; digits and grey images get `digits`.
 
-    Example:
-    >>> evaluator_for("openmoji_faces"), evaluator_for("mnist_5k"), evaluator_for(channels=3)
-    ('openmoji', 'digits', 'openmoji')
+    Examples:
+        >>> evaluator_for("openmoji_faces"), evaluator_for("mnist_5k"), evaluator_for(channels=3)
+        ('openmoji', 'digits', 'openmoji')
     """
     from keras_gen.data.datasets import COLOUR_SOURCES, DIGIT_SOURCES
 
@@ -131,10 +131,10 @@ def to_classifier_input(images, input_shape=(28, 28, 1)):
 class ClassifierFeatures:
     """Features and class predictions of a shipped evaluator (`EVALUATORS`), in batches.
 
-    Example:
-    >>> extractor = ClassifierFeatures("openmoji")
-    >>> extractor.features(np.zeros((2, 64, 64, 3))).shape
-    (2, 128)
+    Examples:
+        >>> extractor = ClassifierFeatures("openmoji")
+        >>> extractor.features(np.zeros((2, 64, 64, 3))).shape
+        (2, 128)
     """
 
     def __init__(self, evaluator="digits", weights_path=None, batch_size=500):
@@ -191,10 +191,10 @@ class ClassifierFeatures:
 class DigitFeatures(ClassifierFeatures):
     """The digit evaluator (`ClassifierFeatures("digits")`): 64 features, 10 digit classes.
 
-    Example:
-    >>> extractor = DigitFeatures()
-    >>> extractor.features(np.zeros((2, 28, 28, 1))).shape
-    (2, 64)
+    Examples:
+        >>> extractor = DigitFeatures()
+        >>> extractor.features(np.zeros((2, 28, 28, 1))).shape
+        (2, 64)
     """
 
     def __init__(self, weights_path=WEIGHTS_PATH, batch_size=500):

@@ -18,9 +18,9 @@ def mode_coverage(predictions, num_classes=10, min_share=0.01):
     collapse lowers the entropy. A class counts as covered with at least `min_share` of the
     samples.
 
-    Example:
-    >>> round(mode_coverage(np.arange(100) % 10)["kl_to_uniform"], 9)
-    0.0
+    Examples:
+        >>> round(mode_coverage(np.arange(100) % 10)["kl_to_uniform"], 9)
+        0.0
     """
     hist = class_histogram(predictions, num_classes)
     nonzero = hist[hist > 0]
@@ -36,11 +36,11 @@ def feature_spread(features, reference_features):
     1). A generator collapsed onto one figure scores well below 1 even where its FID on a small
     data set looks fine; it needs no classes.
 
-    Example:
-    >>> rng = np.random.default_rng(0)
-    >>> real = rng.normal(size=(500, 8))
-    >>> round(feature_spread(0.5 * rng.normal(size=(500, 8)), real), 1)
-    0.5
+    Examples:
+        >>> rng = np.random.default_rng(0)
+        >>> real = rng.normal(size=(500, 8))
+        >>> round(feature_spread(0.5 * rng.normal(size=(500, 8)), real), 1)
+        0.5
     """
     spread = np.std(np.asarray(features, np.float64), axis=0).mean()
     return float(spread / np.std(np.asarray(reference_features, np.float64), axis=0).mean())
@@ -58,9 +58,9 @@ def confident_share(probabilities, threshold=0.9):
     A rough "recognisable digit" rate for generated images: ambiguous scribbles spread their
     probability over several classes. Compare with the same figure on real images.
 
-    Example:
-    >>> confident_share([[0.95, 0.05], [0.5, 0.5]])
-    0.5
+    Examples:
+        >>> confident_share([[0.95, 0.05], [0.5, 0.5]])
+        0.5
     """
     probabilities = np.asarray(probabilities, np.float64)
     return float(np.mean(probabilities.max(axis=-1) >= threshold))

@@ -23,9 +23,9 @@ def feature_statistics(features):
 def frechet_distance(mean_a, cov_a, mean_b, cov_b):
     """Fréchet distance between Gaussians: `|m_a - m_b|^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2))`.
 
-    Example:
-    >>> round(frechet_distance(np.zeros(2), np.eye(2), np.ones(2), np.eye(2)), 6)
-    2.0
+    Examples:
+        >>> round(frechet_distance(np.zeros(2), np.eye(2), np.ones(2), np.eye(2)), 6)
+        2.0
     """
     mean_a, mean_b = np.atleast_1d(mean_a), np.atleast_1d(mean_b)
     cov_a, cov_b = np.atleast_2d(cov_a), np.atleast_2d(cov_b)

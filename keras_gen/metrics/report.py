@@ -25,14 +25,14 @@ def sample_quality(images, extractor, reference_features, requested_classes=None
     (`feature_spread` against the reference), `confident_share`,
     `entropy`, `max_entropy`, `kl_to_uniform`, `classes_covered` (and `class_consistency`).
 
-    Example:
-    >>> from keras_gen import data, metrics
-    >>> extractor = metrics.DigitFeatures()
-    >>> x_test, y_test = data.load_arrays("mnist_5k", "test")
-    >>> report = metrics.sample_quality(x_test[::5], extractor, extractor.features(x_test[1::5]),
-    ...                                 requested_classes=y_test[::5])
-    >>> report["classes_covered"], report["class_consistency"] > 0.9
-    (10, True)
+    Examples:
+        >>> from keras_gen import data, metrics
+        >>> extractor = metrics.DigitFeatures()
+        >>> x_test, y_test = data.load_arrays("mnist_5k", "test")
+        >>> report = metrics.sample_quality(x_test[::5], extractor, extractor.features(x_test[1::5]),
+        ...                                 requested_classes=y_test[::5])
+        >>> report["classes_covered"], report["class_consistency"] > 0.9
+        (10, True)
     """
     features, probabilities = extractor.features_and_probabilities(images)
     predictions = np.asarray(probabilities).argmax(axis=-1)

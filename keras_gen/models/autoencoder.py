@@ -52,13 +52,13 @@ class AutoEncoder(GenerativeModel):
 
     Reported: `loss`, `reconstruction_loss`, and `mse` (mean squared error per pixel).
 
-    Example:
-    >>> import numpy as np
-    >>> ae = AutoEncoder(image_shape=(28, 28, 1), latent_dim=8, units=(32,))
-    >>> ae.compile(optimizer="adam")
-    >>> history = ae.fit(np.random.rand(16, 28, 28, 1).astype("float32"), epochs=1, verbose=0)
-    >>> tuple(ae.encode(np.zeros((2, 28, 28, 1), "float32")).shape)
-    (2, 8)
+    Examples:
+        >>> import numpy as np
+        >>> ae = AutoEncoder(image_shape=(28, 28, 1), latent_dim=8, units=(32,))
+        >>> ae.compile(optimizer="adam")
+        >>> history = ae.fit(np.random.rand(16, 28, 28, 1).astype("float32"), epochs=1, verbose=0)
+        >>> tuple(ae.encode(np.zeros((2, 28, 28, 1), "float32")).shape)
+        (2, 8)
     """
 
     recipe = Recipe(epochs=30, model_args={"units": (256,), "latent_dim": 32})
@@ -213,10 +213,10 @@ class SparseAutoEncoder(AutoEncoder):
     activation of code unit j over the batch. Also reports `sparsity_loss` and
     `mean_activation` (mean over units of rho_hat_j).
 
-    Example:
-    >>> sae = SparseAutoEncoder(latent_dim=64, rho=0.05, beta=3.0)
-    >>> sae.code_activation
-    'sigmoid'
+    Examples:
+        >>> sae = SparseAutoEncoder(latent_dim=64, rho=0.05, beta=3.0)
+        >>> sae.code_activation
+        'sigmoid'
     """
 
     recipe = Recipe(epochs=30, model_args={"units": (256,), "latent_dim": 128})
@@ -260,10 +260,10 @@ class DenoisingAutoEncoder(AutoEncoder):
     of the corrupted input with the clean input; `encode`, evaluation and export see inputs
     as given.
 
-    Example:
-    >>> dae = DenoisingAutoEncoder(noise="masking", drop_rate=0.5)
-    >>> dae.noise, dae.drop_rate
-    ('masking', 0.5)
+    Examples:
+        >>> dae = DenoisingAutoEncoder(noise="masking", drop_rate=0.5)
+        >>> dae.noise, dae.drop_rate
+        ('masking', 0.5)
     """
 
     recipe = Recipe(epochs=20, model_args={"units": (256,), "latent_dim": 64, "noise": "gaussian",
@@ -307,10 +307,10 @@ class StackedAutoEncoder(AutoEncoder):
     encoder/decoder layer pair as a shallow autoencoder on the codes of the (fixed) layers
     below it, as in Bengio et al. (2007).
 
-    Example:
-    >>> sae = StackedAutoEncoder(units=(64, 32), latent_dim=8)
-    >>> [layer.units for layer in sae.encoder_layers]
-    [64, 32, 8]
+    Examples:
+        >>> sae = StackedAutoEncoder(units=(64, 32), latent_dim=8)
+        >>> [layer.units for layer in sae.encoder_layers]
+        [64, 32, 8]
     """
 
     recipe = Recipe(epochs=20, model_args={"units": (256, 128), "latent_dim": 32},

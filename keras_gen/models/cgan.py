@@ -21,10 +21,10 @@ from keras_gen.training.conditioning import LabelConditioned
 class ConditionalGAN(LabelConditioned, GAN):
     """GAN conditioned on integer labels; batches are `(images, labels)`.
 
-    Example:
-    >>> cgan = ConditionalGAN(num_classes=10, latent_dim=8, units=(32,))
-    >>> cgan.sample(3, labels=[3, 3, 7]).shape
-    (3, 28, 28, 1)
+    Examples:
+        >>> cgan = ConditionalGAN(num_classes=10, latent_dim=8, units=(32,))
+        >>> cgan.sample(3, labels=[3, 3, 7]).shape
+        (3, 28, 28, 1)
     """
 
     recipe = Recipe(epochs=120, model_args={"architecture": "dcgan", "latent_dim": 64,

@@ -39,10 +39,10 @@ class ImageHistoryPool(keras.layers.Layer):
     is full, each image is, with probability 1/2, swapped for a random stored one (which it
     replaces) and otherwise returned as is. So discriminators see a mix of new and old fakes.
 
-    Example:
-    >>> pool = ImageHistoryPool(size=4, image_shape=(2, 2, 1))
-    >>> tuple(pool.query(tf.zeros((3, 2, 2, 1))).shape)
-    (3, 2, 2, 1)
+    Examples:
+        >>> pool = ImageHistoryPool(size=4, image_shape=(2, 2, 1))
+        >>> tuple(pool.query(tf.zeros((3, 2, 2, 1))).shape)
+        (3, 2, 2, 1)
     """
 
     def __init__(self, size=50, image_shape=(28, 28, 1), seed=None, **kwargs):
@@ -103,11 +103,11 @@ class CycleGAN(GenerativeModel):
     `augment` is a DiffAugment policy (`keras_gen.augment`) for every image either
     discriminator sees in training (real, generated and pooled).
 
-    Example:
-    >>> model = CycleGAN(image_shape=(28, 28, 1), base_filters=8, num_blocks=1)
-    >>> model.compile(optimizer=model.default_optimizer())   # then model.fit(x_images, y_images)
-    >>> model.loss_names[:3]
-    ('g_loss', 'd_loss', 'g_adversarial')
+    Examples:
+        >>> model = CycleGAN(image_shape=(28, 28, 1), base_filters=8, num_blocks=1)
+        >>> model.compile(optimizer=model.default_optimizer())   # then model.fit(x_images, y_images)
+        >>> model.loss_names[:3]
+        ('g_loss', 'd_loss', 'g_adversarial')
     """
 
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 16, "num_blocks": 4})

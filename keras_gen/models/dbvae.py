@@ -31,14 +31,14 @@ class DBVAE(VAE):
     like a per-pixel loss beside the classifier's cross-entropy. With `vae_weight=0` it is a
     plain classifier with the same network (the baseline).
 
-    Example:
-    >>> import numpy as np
-    >>> model = DBVAE(latent_dim=4)
-    >>> model.compile(optimizer="adam")
-    >>> x = np.random.rand(8, 28, 28, 1).astype("float32")
-    >>> history = model.fit(x, np.array([0, 1] * 4), epochs=1, verbose=0)
-    >>> tuple(model.classify(x).shape)
-    (8,)
+    Examples:
+        >>> import numpy as np
+        >>> model = DBVAE(latent_dim=4)
+        >>> model.compile(optimizer="adam")
+        >>> x = np.random.rand(8, 28, 28, 1).astype("float32")
+        >>> history = model.fit(x, np.array([0, 1] * 4), epochs=1, verbose=0)
+        >>> tuple(model.classify(x).shape)
+        (8,)
     """
 
     recipe = Recipe(epochs=15, model_args={"latent_dim": 8})

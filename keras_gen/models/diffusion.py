@@ -58,11 +58,11 @@ def beta_schedule(kind, timesteps):
 class DiffusionModel(GenerativeModel):
     """DDPM with a small U-Net, DDPM and DDIM samplers, and EMA weights.
 
-    Example:
-    >>> model = DiffusionModel(image_shape=(8, 8, 1), timesteps=20, base_filters=8)
-    >>> model.compile(optimizer=model.default_optimizer())   # then model.fit(images in [-1, 1])
-    >>> model.sample(2, steps=5).shape
-    (2, 8, 8, 1)
+    Examples:
+        >>> model = DiffusionModel(image_shape=(8, 8, 1), timesteps=20, base_filters=8)
+        >>> model.compile(optimizer=model.default_optimizer())   # then model.fit(images in [-1, 1])
+        >>> model.sample(2, steps=5).shape
+        (2, 8, 8, 1)
     """
 
     recipe = Recipe(epochs=1000, minutes=4, model_args={"base_filters": 32})

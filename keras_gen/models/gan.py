@@ -63,13 +63,13 @@ class GAN(GenerativeModel):
         n_critic: discriminator steps per generator step.
         gradient_penalty_weight: WGAN-GP penalty weight (0 for none).
 
-    Example:
-    >>> import numpy as np
-    >>> gan = GAN(latent_dim=8, units=(32,))
-    >>> gan.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
-    >>> x = np.random.uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
-    >>> sorted(gan.fit(x, batch_size=8, epochs=1, verbose=0).history)
-    ['d_loss', 'fake_output', 'g_loss', 'real_output']
+    Examples:
+        >>> import numpy as np
+        >>> gan = GAN(latent_dim=8, units=(32,))
+        >>> gan.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+        >>> x = np.random.uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+        >>> sorted(gan.fit(x, batch_size=8, epochs=1, verbose=0).history)
+        ['d_loss', 'fake_output', 'g_loss', 'real_output']
     """
 
     recipe = Recipe(epochs=1000, minutes=3, model_args={"latent_dim": 64, "units": (128, 256)},
@@ -321,9 +321,9 @@ class GAN(GenerativeModel):
 class DCGAN(GAN):
     """GAN with DCGAN networks (strided convolutions, batch norm, LeakyReLU in D, tanh out).
 
-    Example:
-    >>> DCGAN(image_shape=(32, 32, 3), latent_dim=16).generator.output.shape
-    (None, 32, 32, 3)
+    Examples:
+        >>> DCGAN(image_shape=(32, 32, 3), latent_dim=16).generator.output.shape
+        (None, 32, 32, 3)
     """
 
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32},

@@ -45,13 +45,13 @@ class Pix2Pix(GenerativeModel):
         augment: DiffAugment policy (`keras_gen.augment`) for the pairs D judges in training;
             both images of a pair get the same draw.
 
-    Example:
-    >>> import numpy as np
-    >>> model = Pix2Pix(image_shape=(28, 28, 1), base_filters=8)
-    >>> model.compile(optimizer="adam")
-    >>> x = np.random.uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
-    >>> sorted(model.fit(x, x, epochs=1, verbose=0).history)
-    ['d_loss', 'g_adversarial', 'g_loss', 'l1_loss']
+    Examples:
+        >>> import numpy as np
+        >>> model = Pix2Pix(image_shape=(28, 28, 1), base_filters=8)
+        >>> model.compile(optimizer="adam")
+        >>> x = np.random.uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+        >>> sorted(model.fit(x, x, epochs=1, verbose=0).history)
+        ['d_loss', 'g_adversarial', 'g_loss', 'l1_loss']
     """
 
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32})

@@ -216,13 +216,13 @@ class PixelCNN(AutoregressiveImageModel):
     pixel (`sample_from_seeds(..., cached=False)` runs the whole network per pixel instead, with
     the same draws); PixelCNN++'s network runs whole per pixel.
 
-    Example:
-    >>> import numpy as np
-    >>> model = PixelCNN(image_shape=(8, 8, 1), filters=8, num_blocks=1)
-    >>> model.compile(optimizer="adam")
-    >>> x = np.random.rand(4, 8, 8, 1).astype("float32")
-    >>> sorted(model.fit(x, epochs=1, verbose=0).history)
-    ['bits_per_dim', 'loss']
+    Examples:
+        >>> import numpy as np
+        >>> model = PixelCNN(image_shape=(8, 8, 1), filters=8, num_blocks=1)
+        >>> model.compile(optimizer="adam")
+        >>> x = np.random.rand(4, 8, 8, 1).astype("float32")
+        >>> sorted(model.fit(x, epochs=1, verbose=0).history)
+        ['bits_per_dim', 'loss']
     """
 
     recipe = Recipe(epochs=1000, minutes=4, batch_size=16,

@@ -25,13 +25,13 @@ class PixelRNN(AutoregressiveImageModel):
     PixelCNN++'s mixture); exact bits/dim, `sample`, `inpaint`, and the PixelCNN's exported
     signatures. Sampling runs the whole network per pixel.
 
-    Example:
-    >>> import numpy as np
-    >>> model = PixelRNN(image_shape=(6, 6, 1), variant="diagonal", units=4, num_layers=1)
-    >>> model.compile(optimizer="adam")
-    >>> x = np.random.rand(4, 6, 6, 1).astype("float32")
-    >>> sorted(model.fit(x, epochs=1, verbose=0).history)
-    ['bits_per_dim', 'loss']
+    Examples:
+        >>> import numpy as np
+        >>> model = PixelRNN(image_shape=(6, 6, 1), variant="diagonal", units=4, num_layers=1)
+        >>> model.compile(optimizer="adam")
+        >>> x = np.random.rand(4, 6, 6, 1).astype("float32")
+        >>> sorted(model.fit(x, epochs=1, verbose=0).history)
+        ['bits_per_dim', 'loss']
     """
 
     recipe = Recipe(epochs=1000, minutes=3, batch_size=16,

@@ -41,9 +41,9 @@ def growth_schedule(images_seen, images_per_phase, levels):
     """The growth position `p` after `images_seen` training images: level 0 for one phase,
     then per further level a fade (p rises by 1) and a stable phase, capped at `levels - 1`.
 
-    Example:
-    >>> [float(growth_schedule(n, 10, 3)) for n in (0, 9, 10, 15, 20, 35, 99)]
-    [0.0, 0.0, 0.0, 0.5, 1.0, 1.5, 2.0]
+    Examples:
+        >>> [float(growth_schedule(n, 10, 3)) for n in (0, 9, 10, 15, 20, 35, 99)]
+        [0.0, 0.0, 0.0, 0.5, 1.0, 1.5, 2.0]
     """
     phase = ops.cast(images_seen, "float32") / float(images_per_phase)
     whole = ops.floor(phase)
@@ -70,14 +70,14 @@ class ProGAN(WGAN_GP):
         output_activation: G's last activation, `"linear"` (the paper's, the default) or
             `"tanh"` (StyleGAN's fix; it does not help ProGAN at equal time:
             `benchmarks/results/progan_output.md`).
-        Other arguments as `WGAN_GP` / `GAN` (gradient_penalty_weight, ema_decay, augment, ...).
+        **kwargs: as `WGAN_GP` / `GAN` (gradient_penalty_weight, ema_decay, augment, ...).
 
-    Example:
-    >>> gan = ProGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4, images_per_phase=64)
-    >>> gan.levels, float(gan.growth)
-    (3, 0.0)
-    >>> gan.sample(2).shape  # 4x4 images, upsampled, until the model grows
-    (2, 16, 16, 3)
+    Examples:
+        >>> gan = ProGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4, images_per_phase=64)
+        >>> gan.levels, float(gan.growth)
+        (3, 0.0)
+        >>> gan.sample(2).shape  # 4x4 images, upsampled, until the model grows
+        (2, 16, 16, 3)
     """
 
     recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3,

@@ -54,7 +54,6 @@ class SAGAN(LabelConditioned, GAN):
     generator.
 
     Args:
-        image_shape: `(height, width, channels)`, sides divisible by 2 down to 4..7 (28, 32, 64).
         latent_dim: size of z.
         base_filters: width of the highest-resolution blocks (the others double per stage).
         architecture: `"resnet"` (residual blocks) or `"dcgan"` (the DCGAN backbone).
@@ -62,14 +61,15 @@ class SAGAN(LabelConditioned, GAN):
         conditional: class-conditional (conditional batch norm in G, projection D); batches
             are then `(images, labels)` and `num_classes` is required.
         num_classes: number of classes when conditional.
-        Other arguments as `GAN` (loss, spectral_norm, ema_decay, n_critic, ...).
+        **kwargs: as `GAN` (image_shape, whose sides halve down to 4..7: 28, 32, 64;
+            n_critic, augment, ...).
 
-    Example:
-    >>> gan = SAGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4)
-    >>> gan.batch_layout, sorted(gan.default_optimizer())
-    ('images', ['discriminator', 'generator'])
-    >>> gan.sample(2, truncation=0.5).shape
-    (2, 16, 16, 3)
+    Examples:
+        >>> gan = SAGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4)
+        >>> gan.batch_layout, sorted(gan.default_optimizer())
+        ('images', ['discriminator', 'generator'])
+        >>> gan.sample(2, truncation=0.5).shape
+        (2, 16, 16, 3)
     """
 
     recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3, image_size=(32, 32),
@@ -212,13 +212,13 @@ class BigGAN(SAGAN):
     orthogonal regularisation of G (`orthogonal_weight`, 1e-4) as a second generator loss.
     Batches are `(images, labels)`.
 
-    Example:
-    >>> gan = BigGAN(num_classes=3, image_shape=(16, 16, 3), latent_dim=9, base_filters=4,
-    ...              embedding_dim=4)
-    >>> [u.loss for u in gan.updates() if u.slot == "generator"]
-    ['g_loss', 'orthogonal_loss']
-    >>> gan.sample(3, labels=[0, 1, 2], truncation=0.5).shape
-    (3, 16, 16, 3)
+    Examples:
+        >>> gan = BigGAN(num_classes=3, image_shape=(16, 16, 3), latent_dim=9, base_filters=4,
+        ...              embedding_dim=4)
+        >>> [u.loss for u in gan.updates() if u.slot == "generator"]
+        ['g_loss', 'orthogonal_loss']
+        >>> gan.sample(3, labels=[0, 1, 2], truncation=0.5).shape
+        (3, 16, 16, 3)
     """
 
     recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3, model_args={"base_filters": 16},

@@ -49,12 +49,12 @@ class StyleMix(layers.Layer):
     """`[w_a, w_b, crossover]` -> `ws` of shape `(batch, num_ws, w_dim)`: layer i reads w_a
     where `i < crossover` (one value per example, shape `(batch, 1)`), w_b from there on.
 
-    Example:
-    >>> import numpy as np
-    >>> ws = StyleMix(4)([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32"),
-    ...                  np.array([[1.0]], "float32")])
-    >>> np.asarray(ws)[0, :, 0].tolist()
-    [0.0, 1.0, 1.0, 1.0]
+    Examples:
+        >>> import numpy as np
+        >>> ws = StyleMix(4)([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32"),
+        ...                  np.array([[1.0]], "float32")])
+        >>> np.asarray(ws)[0, :, 0].tolist()
+        [0.0, 1.0, 1.0, 1.0]
     """
 
     def __init__(self, num_ws, **kwargs):
@@ -83,21 +83,23 @@ class StyleGAN(GAN):
         image_shape: `(height, width, channels)`, sides halving down to 4..7 (28, 32, 64).
         latent_dim: size of z; `w_dim` that of w (default: latent_dim).
         mapping_layers: depth of the mapping MLP (its learning rate is 0.01 of the rest).
-        base_filters, max_filters: filters at the image size, doubling per smaller level up
-            to the cap.
+        base_filters: filters at the image size, doubling per smaller level up to
+            `max_filters`.
+        max_filters: the cap on filters.
         style_mixing: probability of mixing two ws per training example.
-        r1_gamma, r1_interval: the R1 weight and how often (in steps) it is applied.
+        r1_gamma: the R1 weight.
+        r1_interval: how often (in steps) R1 is applied.
         w_avg_decay: decay of the tracked mean w.
         output_activation: the synthesis network's last activation, `"tanh"` (default) or
             `"linear"` (StyleGAN2's).
-        Other arguments as `GAN` (ema_decay, augment, n_critic, ...).
+        **kwargs: as `GAN` (augment, n_critic, ...).
 
-    Example:
-    >>> gan = StyleGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4)
-    >>> gan.num_ws, [u.every for u in gan.updates()]
-    (6, [1, 16, 1])
-    >>> gan.sample(2, truncation=0.7).shape
-    (2, 16, 16, 3)
+    Examples:
+        >>> gan = StyleGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4)
+        >>> gan.num_ws, [u.every for u in gan.updates()]
+        (6, [1, 16, 1])
+        >>> gan.sample(2, truncation=0.7).shape
+        (2, 16, 16, 3)
     """
 
     recipe = Recipe(dataset="openmoji_faces", epochs=1000, minutes=6,

@@ -39,20 +39,22 @@ class VAE(GenerativeModel):
         beta: weight of the KL term (1 is the plain VAE, > 1 a beta-VAE).
         likelihood: `"bernoulli"` (decoder outputs logits) or `"gaussian"` (decoder outputs
             means through a sigmoid, with one learned log standard deviation).
-        filters, dense_units: sizes of the conv encoder (the decoder mirrors them).
-        encoder, decoder: optional networks to use instead of the built ones; the encoder maps
-            images to `[mean, log_var]`, the decoder maps z to logits of image shape.
+        filters: filters of the conv encoder's stages (the decoder mirrors them).
+        dense_units: width of the encoder's dense layer (the decoder mirrors it).
+        encoder: an optional network to use instead of the built one, mapping images to
+            `[mean, log_var]`.
+        decoder: an optional network mapping z to logits of image shape.
 
-    Example:
-    >>> import keras_gen
-    >>> vae = VAE(image_shape=(28, 28, 1), latent_dim=2)
-    >>> vae.compile(optimizer="adam")
-    >>> data = keras_gen.data.load("mnist_5k", batch_size=64)
-    >>> history = vae.fit(data.take(2), epochs=1, verbose=0)
-    >>> sorted(history.history)
-    ['kl_loss', 'loss', 'reconstruction_loss']
-    >>> tuple(vae.sample(3).shape)
-    (3, 28, 28, 1)
+    Examples:
+        >>> import keras_gen
+        >>> vae = VAE(image_shape=(28, 28, 1), latent_dim=2)
+        >>> vae.compile(optimizer="adam")
+        >>> data = keras_gen.data.load("mnist_5k", batch_size=64)
+        >>> history = vae.fit(data.take(2), epochs=1, verbose=0)
+        >>> sorted(history.history)
+        ['kl_loss', 'loss', 'reconstruction_loss']
+        >>> tuple(vae.sample(3).shape)
+        (3, 28, 28, 1)
     """
 
     recipe = Recipe(epochs=30, model_args={"latent_dim": 16})
@@ -283,9 +285,9 @@ class VAE(GenerativeModel):
 class BetaVAE(VAE):
     """A VAE whose KL term weighs `beta` (default 4) > 1: more disentangled, blurrier codes.
 
-    Example:
-    >>> BetaVAE(latent_dim=8).beta
-    4.0
+    Examples:
+        >>> BetaVAE(latent_dim=8).beta
+        4.0
     """
 
     recipe = Recipe(epochs=30, model_args={"latent_dim": 16, "beta": 4.0})
@@ -303,11 +305,11 @@ class ConditionalVAE(LabelConditioned, VAE):
     The encoder sees the image with the one-hot label as extra constant channels; the decoder
     sees `[z, one_hot]`. Batches are `(images, labels)` with integer labels.
 
-    Example:
-    >>> import numpy as np
-    >>> cvae = ConditionalVAE(latent_dim=2, num_classes=10)
-    >>> tuple(cvae.sample(3, labels=np.array([0, 1, 2])).shape)
-    (3, 28, 28, 1)
+    Examples:
+        >>> import numpy as np
+        >>> cvae = ConditionalVAE(latent_dim=2, num_classes=10)
+        >>> tuple(cvae.sample(3, labels=np.array([0, 1, 2])).shape)
+        (3, 28, 28, 1)
     """
 
     recipe = Recipe(epochs=30, model_args={"latent_dim": 16})

@@ -21,10 +21,10 @@ class WGAN_GP(GAN):  # noqa: N801 (the name the literature uses)
 
     Compile with Adam(1e-4, beta_1=0.5, beta_2=0.9) as in the paper.
 
-    Example:
-    >>> wgan = WGAN_GP(latent_dim=16)
-    >>> wgan.n_critic, wgan.gradient_penalty_weight, wgan.loss_kind
-    (5, 10.0, 'wasserstein')
+    Examples:
+        >>> wgan = WGAN_GP(latent_dim=16)
+        >>> wgan.n_critic, wgan.gradient_penalty_weight, wgan.loss_kind
+        (5, 10.0, 'wasserstein')
     """
 
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32, "n_critic": 1},

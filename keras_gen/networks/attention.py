@@ -21,11 +21,11 @@ class SelfAttention2D(layers.Layer):
     `pool_keys` (BigGAN's implementation) keys and values are 2x2 max-pooled first: every
     position still attends to the whole map, through a quarter as many key positions.
 
-    Example:
-    >>> import numpy as np
-    >>> x = np.random.rand(2, 8, 8, 16).astype("float32")
-    >>> bool(np.allclose(SelfAttention2D()(x), x))  # gamma = 0 at the start
-    True
+    Examples:
+        >>> import numpy as np
+        >>> x = np.random.rand(2, 8, 8, 16).astype("float32")
+        >>> bool(np.allclose(SelfAttention2D()(x), x))  # gamma = 0 at the start
+        True
     """
 
     def __init__(self, key_ratio=8, value_ratio=2, spectral_norm=True, pool_keys=True, **kwargs):
@@ -92,11 +92,11 @@ class ConditionalBatchNorm(layers.Layer):
     norm). The condition is a one-hot class, a class embedding, or (BigGAN) a class embedding
     joined to a chunk of z.
 
-    Example:
-    >>> import numpy as np
-    >>> x, c = np.random.rand(4, 8, 8, 6), np.eye(3)[[0, 1, 2, 0]]
-    >>> tuple(ConditionalBatchNorm()([x, c]).shape)
-    (4, 8, 8, 6)
+    Examples:
+        >>> import numpy as np
+        >>> x, c = np.random.rand(4, 8, 8, 6), np.eye(3)[[0, 1, 2, 0]]
+        >>> tuple(ConditionalBatchNorm()([x, c]).shape)
+        (4, 8, 8, 6)
     """
 
     def __init__(self, spectral_norm=False, **kwargs):
@@ -134,10 +134,10 @@ class ConditionalBatchNorm(layers.Layer):
 class LatentChunks(layers.Layer):
     """Split z into consecutive chunks of the given sizes (BigGAN's hierarchical latent).
 
-    Example:
-    >>> import numpy as np
-    >>> [tuple(c.shape) for c in LatentChunks([3, 2])(np.zeros((4, 5)))]
-    [(4, 3), (4, 2)]
+    Examples:
+        >>> import numpy as np
+        >>> [tuple(c.shape) for c in LatentChunks([3, 2])(np.zeros((4, 5)))]
+        [(4, 3), (4, 2)]
     """
 
     def __init__(self, sizes, **kwargs):

@@ -38,9 +38,9 @@ _INIT = "orthogonal"
 def latent_chunk_sizes(latent_dim, chunks):
     """Sizes of `chunks` near-equal consecutive parts of a `latent_dim` vector.
 
-    Example:
-    >>> latent_chunk_sizes(10, 4)
-    [3, 3, 2, 2]
+    Examples:
+        >>> latent_chunk_sizes(10, 4)
+        [3, 3, 2, 2]
     """
     latent_dim, chunks = int(latent_dim), int(chunks)
     if latent_dim < chunks:
@@ -59,11 +59,11 @@ def residual_generator(latent_dim, image_shape, *, base_filters=32, condition_di
                        name="generator"):
     """z (and a one-hot condition) -> tanh images of `image_shape` (float32).
 
-    Example:
-    >>> g = residual_generator(16, (32, 32, 3), base_filters=8, condition_dim=4,
-    ...                        embedding_dim=8, hierarchical=True)
-    >>> [tuple(i.shape) for i in g.inputs], tuple(g.output.shape)
-    ([(None, 16), (None, 4)], (None, 32, 32, 3))
+    Examples:
+        >>> g = residual_generator(16, (32, 32, 3), base_filters=8, condition_dim=4,
+        ...                        embedding_dim=8, hierarchical=True)
+        >>> [tuple(i.shape) for i in g.inputs], tuple(g.output.shape)
+        ([(None, 16), (None, 4)], (None, 32, 32, 3))
     """
     h, w, c = (int(d) for d in image_shape)
     stages = num_stages(image_shape)
@@ -142,10 +142,10 @@ def residual_discriminator(image_shape, *, base_filters=32, condition_dim=0, att
                            spectral_norm=True, name="discriminator"):
     """Images (and a one-hot condition, used by projection) -> one logit.
 
-    Example:
-    >>> d = residual_discriminator((32, 32, 3), base_filters=8, condition_dim=4)
-    >>> [tuple(i.shape) for i in d.inputs], tuple(d.output.shape)
-    ([(None, 32, 32, 3), (None, 4)], (None, 1))
+    Examples:
+        >>> d = residual_discriminator((32, 32, 3), base_filters=8, condition_dim=4)
+        >>> [tuple(i.shape) for i in d.inputs], tuple(d.output.shape)
+        ([(None, 32, 32, 3), (None, 4)], (None, 1))
     """
     h, w, c = (int(d) for d in image_shape)
     stages = num_stages(image_shape)

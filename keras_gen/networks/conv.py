@@ -46,10 +46,10 @@ def conv_encoder(
     takes `[images, condition]` and joins the condition vector (a one-hot label) to the image
     as constant extra channels.
 
-    Example:
-    >>> encoder = conv_encoder((28, 28, 1), latent_dim=2)
-    >>> [tuple(t.shape) for t in encoder.outputs]
-    [(None, 2), (None, 2)]
+    Examples:
+        >>> encoder = conv_encoder((28, 28, 1), latent_dim=2)
+        >>> [tuple(t.shape) for t in encoder.outputs]
+        [(None, 2), (None, 2)]
     """
     h, w, c = check_image_shape(image_shape, len(filters))
     inputs, x = image_input((h, w, c), condition_dim)
@@ -73,10 +73,10 @@ def conv_classifier_encoder(
 
     The classifier and the Gaussian posterior share every layer but the last, as in DB-VAE.
 
-    Example:
-    >>> encoder = conv_classifier_encoder((28, 28, 1), latent_dim=4)
-    >>> [tuple(t.shape) for t in encoder.outputs]
-    [(None, 1), (None, 4), (None, 4)]
+    Examples:
+        >>> encoder = conv_classifier_encoder((28, 28, 1), latent_dim=4)
+        >>> [tuple(t.shape) for t in encoder.outputs]
+        [(None, 1), (None, 4), (None, 4)]
     """
     backbone = conv_encoder(image_shape, latent_dim, filters=filters, dense_units=dense_units,
                             name=f"{name}_backbone")
@@ -101,10 +101,10 @@ def conv_decoder(
     `"sigmoid"` or `"tanh"` for images. With `condition_dim > 0` the model takes
     `[z, condition]` and concatenates them.
 
-    Example:
-    >>> decoder = conv_decoder((28, 28, 1), latent_dim=2)
-    >>> tuple(decoder.output.shape)
-    (None, 28, 28, 1)
+    Examples:
+        >>> decoder = conv_decoder((28, 28, 1), latent_dim=2)
+        >>> tuple(decoder.output.shape)
+        (None, 28, 28, 1)
     """
     h, w, c = check_image_shape(image_shape, len(filters))
     factor = 2 ** len(filters)

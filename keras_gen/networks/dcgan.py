@@ -46,9 +46,9 @@ def dcgan_generator(latent_dim, image_shape, *, base_filters=64, condition_dim=0
     `conditioning="concat"` joins the condition to z; `"batch_norm"` makes every batch norm
     conditional on it instead.
 
-    Example:
-    >>> [tuple(dcgan_generator(16, s).output.shape) for s in [(28, 28, 1), (32, 32, 3)]]
-    [(None, 28, 28, 1), (None, 32, 32, 3)]
+    Examples:
+        >>> [tuple(dcgan_generator(16, s).output.shape) for s in [(28, 28, 1), (32, 32, 3)]]
+        [(None, 28, 28, 1), (None, 32, 32, 3)]
     """
     if conditioning not in GENERATOR_CONDITIONING:
         raise ValueError(f"conditioning must be one of {GENERATOR_CONDITIONING}, got {conditioning!r}")
@@ -100,9 +100,9 @@ def dcgan_discriminator(image_shape, *, base_filters=64, condition_dim=0, condit
     `conditioning="channels"` joins the condition to the image as constant extra channels;
     `"projection"` adds `<embed(condition), features>` to the logit (Miyato & Koyama, 2018).
 
-    Example:
-    >>> tuple(dcgan_discriminator((28, 28, 1)).output.shape)
-    (None, 1)
+    Examples:
+        >>> tuple(dcgan_discriminator((28, 28, 1)).output.shape)
+        (None, 1)
     """
     if conditioning not in DISCRIMINATOR_CONDITIONING:
         raise ValueError(f"conditioning must be one of {DISCRIMINATOR_CONDITIONING}, "

@@ -48,11 +48,11 @@ class CachedPixelNetwork:
     `logits, caches = logits_at(caches, p)` and, once the pixel is drawn,
     `caches = write_pixel(caches, p, values)`.
 
-    Example:
-    >>> from keras_gen.networks.masked import gated_pixelcnn_network
-    >>> net = CachedPixelNetwork(gated_pixelcnn_network((4, 4, 1), filters=2, num_blocks=1), (4, 4, 1))
-    >>> len(net.row_plan) > 0 and len(net.pixel_plan) > 0
-    True
+    Examples:
+        >>> from keras_gen.networks.masked import gated_pixelcnn_network
+        >>> net = CachedPixelNetwork(gated_pixelcnn_network((4, 4, 1), filters=2, num_blocks=1), (4, 4, 1))
+        >>> len(net.row_plan) > 0 and len(net.pixel_plan) > 0
+        True
     """
 
     def __init__(self, network, image_shape):

@@ -45,10 +45,10 @@ def causal_mask(kernel_size, in_channels, out_channels, mask_type):
 class MaskedConv2D(layers.Layer):
     """A 'same'-padded convolution whose kernel is multiplied by a causal mask.
 
-    Example:
-    >>> layer = MaskedConv2D(8, 3, mask_type="A")
-    >>> tuple(layer(np.zeros((1, 5, 5, 1), "float32")).shape)
-    (1, 5, 5, 8)
+    Examples:
+        >>> layer = MaskedConv2D(8, 3, mask_type="A")
+        >>> tuple(layer(np.zeros((1, 5, 5, 1), "float32")).shape)
+        (1, 5, 5, 8)
     """
 
     def __init__(self, filters, kernel_size, mask_type="B", activation=None, **kwargs):
@@ -103,9 +103,9 @@ def pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256, head
     by one row: the default 15 see 18 rows above a pixel (`receptive_field`), enough for a
     28x28 digit; keras.io's 5 see 8.
 
-    Example:
-    >>> tuple(pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
-    (None, 8, 8, 1, 256)
+    Examples:
+        >>> tuple(pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
+        (None, 8, 8, 1, 256)
     """
     h, w, c = (int(d) for d in image_shape)
     inputs = keras.Input((h, w, c), name="images")
@@ -150,9 +150,9 @@ def gated_pixelcnn_network(image_shape, *, filters=64, num_blocks=15, levels=256
     of j in row i plus the vertical stack at (i, j); `dropout` acts on the horizontal stack's
     gated features during training. Output: logits `(batch, h, w, c, levels)`.
 
-    Example:
-    >>> tuple(gated_pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
-    (None, 8, 8, 1, 256)
+    Examples:
+        >>> tuple(gated_pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
+        (None, 8, 8, 1, 256)
     """
     h, w, c = (int(d) for d in image_shape)
     inputs = keras.Input((h, w, c), name="images")
@@ -180,10 +180,10 @@ def receptive_field(network, image_shape):
     vanish at a dead ReLU). A PixelCNN whose context is much shorter than an object draws
     locally plausible strokes that never add up to one.
 
-    Example:
-    >>> keras.utils.set_random_seed(0)  # a dead ReLU at another draw can hide a column
-    >>> receptive_field(pixelcnn_network((12, 12, 1), filters=4, num_blocks=2), (12, 12, 1))
-    (5, 1, 11)
+    Examples:
+        >>> keras.utils.set_random_seed(0)  # a dead ReLU at another draw can hide a column
+        >>> receptive_field(pixelcnn_network((12, 12, 1), filters=4, num_blocks=2), (12, 12, 1))
+        (5, 1, 11)
     """
     import tensorflow as tf
 

@@ -27,10 +27,10 @@ def mirrored_dense_layers(image_shape, units, latent_dim, *, code_activation=Non
     and `decoder_layers[i]` maps h_i back to h_{i-1} (`decoder_layers[0]` gives float32 pixel
     logits). Hidden layers use ReLU.
 
-    Example:
-    >>> enc, dec = mirrored_dense_layers((28, 28, 1), (64,), 8)
-    >>> [layer.units for layer in enc], [layer.units for layer in dec]
-    ([64, 8], [784, 64])
+    Examples:
+        >>> enc, dec = mirrored_dense_layers((28, 28, 1), (64,), 8)
+        >>> [layer.units for layer in enc], [layer.units for layer in dec]
+        ([64, 8], [784, 64])
     """
     sizes = [_image_size(image_shape), *[int(u) for u in units], int(latent_dim)]
     encoder_layers, decoder_layers = [], []
@@ -77,9 +77,9 @@ def dense_decoder_from_layers(image_shape, latent_dim, decoder_layers, name="dec
 def dense_encoder(image_shape, latent_dim, *, units=(256,), code_activation=None, name="encoder"):
     """Dense encoder `images -> code` with ReLU hidden layers.
 
-    Example:
-    >>> tuple(dense_encoder((28, 28, 1), 32).output.shape)
-    (None, 32)
+    Examples:
+        >>> tuple(dense_encoder((28, 28, 1), 32).output.shape)
+        (None, 32)
     """
     encoder_layers, _ = mirrored_dense_layers(
         image_shape, units, latent_dim, code_activation=code_activation, name=name
@@ -90,9 +90,9 @@ def dense_encoder(image_shape, latent_dim, *, units=(256,), code_activation=None
 def dense_decoder(image_shape, latent_dim, *, units=(256,), name="decoder"):
     """Dense decoder `code -> image logits` (float32), mirroring `dense_encoder`.
 
-    Example:
-    >>> tuple(dense_decoder((28, 28, 1), 32).output.shape)
-    (None, 28, 28, 1)
+    Examples:
+        >>> tuple(dense_decoder((28, 28, 1), 32).output.shape)
+        (None, 28, 28, 1)
     """
     _, decoder_layers = mirrored_dense_layers(image_shape, units, latent_dim, name=name)
     return dense_decoder_from_layers(image_shape, latent_dim, decoder_layers, name=name)
@@ -105,9 +105,9 @@ def _maybe_spectral(layer, spectral_norm):
 def mlp_generator(latent_dim, image_shape, *, units=(256, 512), condition_dim=0, name="generator"):
     """GAN generator: `z` (and a condition vector) -> dense ReLU layers -> tanh image (float32).
 
-    Example:
-    >>> tuple(mlp_generator(8, (28, 28, 1)).output.shape)
-    (None, 28, 28, 1)
+    Examples:
+        >>> tuple(mlp_generator(8, (28, 28, 1)).output.shape)
+        (None, 28, 28, 1)
     """
     inputs, x = vector_input(latent_dim, condition_dim)
     for i, width in enumerate(units):
@@ -123,9 +123,9 @@ def mlp_discriminator(image_shape, *, units=(512, 256), condition_dim=0, spectra
                       dropout=0.3, name="discriminator"):
     """GAN discriminator: image (and a condition vector) -> dense LeakyReLU layers -> one logit.
 
-    Example:
-    >>> tuple(mlp_discriminator((28, 28, 1)).output.shape)
-    (None, 1)
+    Examples:
+        >>> tuple(mlp_discriminator((28, 28, 1)).output.shape)
+        (None, 1)
     """
     images = keras.Input(tuple(image_shape), name="images")
     inputs, x = images, layers.Flatten(name="flatten")(images)

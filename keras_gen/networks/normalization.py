@@ -11,9 +11,9 @@ def synchronized_batch_norm(name=None):
     data-parallel step normalises like a one-device step on the same global batch and the
     moving statistics stay identical on every replica (with one device it is plain batch norm).
 
-    Example:
-    >>> synchronized_batch_norm("norm").synchronized
-    True
+    Examples:
+        >>> synchronized_batch_norm("norm").synchronized
+        True
     """
     return layers.BatchNormalization(synchronized=True, name=name)
 
@@ -27,14 +27,14 @@ class SpectralNormalization(layers.SpectralNormalization):
     values are computed and `where` keeps the old ones for a zero kernel; the update is
     assigned, so no gradient passes through it either way.
 
-    Example:
-    >>> import numpy as np
-    >>> keras.utils.set_random_seed(0)
-    >>> layer = SpectralNormalization(layers.Dense(3))
-    >>> for _ in range(10):  # one power iteration per training call
-    ...     _ = layer(np.ones((2, 4), "float32"), training=True)
-    >>> bool(abs(np.linalg.svd(np.asarray(layer.kernel), compute_uv=False)[0] - 1.0) < 0.05)
-    True
+    Examples:
+        >>> import numpy as np
+        >>> keras.utils.set_random_seed(0)
+        >>> layer = SpectralNormalization(layers.Dense(3))
+        >>> for _ in range(10):  # one power iteration per training call
+        ...     _ = layer(np.ones((2, 4), "float32"), training=True)
+        >>> bool(abs(np.linalg.svd(np.asarray(layer.kernel), compute_uv=False)[0] - 1.0) < 0.05)
+        True
     """
 
     def call(self, inputs, training=False):
@@ -53,11 +53,11 @@ def spectral(layer, enabled=True):
 
     Keras's layer rewrites the kernel as `kernel / sigma` at each training call (no gradient
     through sigma), rather than dividing inside the forward pass as Miyato et al. define it.
-    The second was tried for SAGAN on openmoji 32x32: as good at 5 minutes, worse at 10
-    (`benchmarks/results/openmoji_growing.md`), so the Keras layer stays.
+    The second was tried for SAGAN on openmoji 32x32 (2026-11-29): as good at 5 minutes,
+    worse at 10, so the Keras layer stays.
 
-    Example:
-    >>> spectral(layers.Dense(3, name="d")).name
-    'd_sn'
+    Examples:
+        >>> spectral(layers.Dense(3, name="d")).name
+        'd_sn'
     """
     return SpectralNormalization(layer, name=f"{layer.name}_sn") if enabled else layer

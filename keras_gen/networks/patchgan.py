@@ -25,10 +25,10 @@ def patchgan_discriminator(image_shape, *, condition_channels=0, base_filters=64
                            norm="batch", name="patchgan"):
     """Images (or `[condition, images]` pairs) -> `(batch, ph, pw, 1)` float32 patch logits.
 
-    Example:
-    >>> d = patchgan_discriminator((28, 28, 1), condition_channels=1, base_filters=8)
-    >>> [tuple(t.shape) for t in d.inputs], tuple(d.output.shape)
-    ([(None, 28, 28, 1), (None, 28, 28, 1)], (None, 7, 7, 1))
+    Examples:
+        >>> d = patchgan_discriminator((28, 28, 1), condition_channels=1, base_filters=8)
+        >>> [tuple(t.shape) for t in d.inputs], tuple(d.output.shape)
+        ([(None, 28, 28, 1), (None, 28, 28, 1)], (None, 7, 7, 1))
     """
     h, w, c = (int(d) for d in image_shape)
     images = keras.Input((h, w, c), name="images")

@@ -66,9 +66,9 @@ class RowLSTM(_LSTM2D):
     """`(batch, h, w, c)` -> `(batch, h, w, units)`: an LSTM over rows, top to bottom, whose
     state is a whole row.
 
-    Example:
-    >>> RowLSTM(4)(np.zeros((2, 5, 6, 3), "float32")).shape
-    TensorShape([2, 5, 6, 4])
+    Examples:
+        >>> RowLSTM(4)(np.zeros((2, 5, 6, 3), "float32")).shape
+        TensorShape([2, 5, 6, 4])
     """
 
     def __init__(self, units, kernel_size=3, **kwargs):
@@ -115,10 +115,10 @@ class RowLSTM(_LSTM2D):
 def skew(x):
     """`(batch, h, w, c)` -> `(batch, h, w + h - 1, c)`: row i shifted right by i, zeros around.
 
-    Example:
-    >>> x = np.arange(1, 7, dtype="float32").reshape(1, 2, 3, 1)
-    >>> ops.convert_to_numpy(skew(x))[0, :, :, 0].tolist()
-    [[1.0, 2.0, 3.0, 0.0], [0.0, 4.0, 5.0, 6.0]]
+    Examples:
+        >>> x = np.arange(1, 7, dtype="float32").reshape(1, 2, 3, 1)
+        >>> ops.convert_to_numpy(skew(x))[0, :, :, 0].tolist()
+        [[1.0, 2.0, 3.0, 0.0], [0.0, 4.0, 5.0, 6.0]]
     """
     shape = ops.shape(x)
     batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
@@ -131,10 +131,10 @@ def skew(x):
 def unskew(x, width):
     """Inverse of `skew`: `(batch, h, w + h - 1, c)` -> `(batch, h, width, c)`.
 
-    Example:
-    >>> x = np.arange(1, 7, dtype="float32").reshape(1, 2, 3, 1)
-    >>> bool(np.array_equal(ops.convert_to_numpy(unskew(skew(x), 3)), x))
-    True
+    Examples:
+        >>> x = np.arange(1, 7, dtype="float32").reshape(1, 2, 3, 1)
+        >>> bool(np.array_equal(ops.convert_to_numpy(unskew(skew(x), 3)), x))
+        True
     """
     shape = ops.shape(x)
     batch, height, skewed, channels = shape[0], shape[1], shape[2], shape[3]
@@ -149,9 +149,9 @@ class DiagonalLSTM(_LSTM2D):
     column LSTM over the skewed map, left to right. Pixel (i, j) sees (i, j - 1) and (i - 1, j)
     through the state, hence every pixel above and to the left.
 
-    Example:
-    >>> DiagonalLSTM(4)(np.zeros((2, 5, 6, 3), "float32")).shape
-    TensorShape([2, 5, 6, 4])
+    Examples:
+        >>> DiagonalLSTM(4)(np.zeros((2, 5, 6, 3), "float32")).shape
+        TensorShape([2, 5, 6, 4])
     """
 
     def build(self, input_shape):
@@ -189,9 +189,9 @@ class DiagonalBiLSTM(_LSTM2D):
     `DiagonalLSTM` of the mirrored map) is shifted down one row first, so that pixel (i, j)
     takes from it only what rows above saw.
 
-    Example:
-    >>> DiagonalBiLSTM(4)(np.zeros((2, 5, 6, 3), "float32")).shape
-    TensorShape([2, 5, 6, 4])
+    Examples:
+        >>> DiagonalBiLSTM(4)(np.zeros((2, 5, 6, 3), "float32")).shape
+        TensorShape([2, 5, 6, 4])
     """
 
     def __init__(self, units, **kwargs):
@@ -215,10 +215,10 @@ def pixelrnn_network(image_shape, *, variant="row", units=32, num_layers=4, leve
     """Images scaled to [-1, 1] -> logits `(batch, h, w, c, levels)` (float32), or the
     `head = (groups, size)` values of another likelihood.
 
-    Example:
-    >>> [tuple(pixelrnn_network((6, 6, 1), variant=v, units=4, num_layers=1).output.shape)
-    ...  for v in VARIANTS]
-    [(None, 6, 6, 1, 256), (None, 6, 6, 1, 256)]
+    Examples:
+        >>> [tuple(pixelrnn_network((6, 6, 1), variant=v, units=4, num_layers=1).output.shape)
+        ...  for v in VARIANTS]
+        [(None, 6, 6, 1, 256), (None, 6, 6, 1, 256)]
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")

@@ -39,10 +39,10 @@ class EqualizedDense(layers.Layer):
     and is multiplied at run time by `gain / sqrt(fan_in) * lr_multiplier` (the bias by
     `lr_multiplier`). `lr_multiplier < 1` slows a layer down (StyleGAN's mapping network).
 
-    Example:
-    >>> import numpy as np
-    >>> tuple(EqualizedDense(3)(np.ones((2, 5), "float32")).shape)
-    (2, 3)
+    Examples:
+        >>> import numpy as np
+        >>> tuple(EqualizedDense(3)(np.ones((2, 5), "float32")).shape)
+        (2, 3)
     """
 
     def __init__(self, units, gain=math.sqrt(2.0), lr_multiplier=1.0, bias_initializer=0.0, **kwargs):
@@ -78,10 +78,10 @@ class EqualizedConv2D(layers.Layer):
     """"Same"-padded stride-1 convolution with an equalised learning rate (see
     `EqualizedDense`).
 
-    Example:
-    >>> import numpy as np
-    >>> tuple(EqualizedConv2D(4, 3)(np.ones((1, 8, 8, 2), "float32")).shape)
-    (1, 8, 8, 4)
+    Examples:
+        >>> import numpy as np
+        >>> tuple(EqualizedConv2D(4, 3)(np.ones((1, 8, 8, 2), "float32")).shape)
+        (1, 8, 8, 4)
     """
 
     def __init__(self, filters, kernel_size=3, gain=math.sqrt(2.0), use_bias=True, **kwargs):
@@ -117,10 +117,10 @@ class PixelNorm(layers.Layer):
     """Scale each position's feature vector to unit root-mean-square (ProGAN's G; StyleGAN's
     z), in float32.
 
-    Example:
-    >>> import numpy as np
-    >>> float(np.mean(np.square(PixelNorm()(np.full((1, 3), 5.0, "float32")))))
-    1.0
+    Examples:
+        >>> import numpy as np
+        >>> float(np.mean(np.square(PixelNorm()(np.full((1, 3), 5.0, "float32")))))
+        1.0
     """
 
     def call(self, inputs):
@@ -135,10 +135,10 @@ class MinibatchStdDev(layers.Layer):
     averaged over features and positions (ProGAN's D), so D can see a batch that lacks
     variety. The batch must hold only real or only generated images.
 
-    Example:
-    >>> import numpy as np
-    >>> tuple(MinibatchStdDev()(np.zeros((4, 2, 2, 3), "float32")).shape)
-    (4, 2, 2, 4)
+    Examples:
+        >>> import numpy as np
+        >>> tuple(MinibatchStdDev()(np.zeros((4, 2, 2, 3), "float32")).shape)
+        (4, 2, 2, 4)
     """
 
     def call(self, inputs):
@@ -154,9 +154,9 @@ class MinibatchStdDev(layers.Layer):
 def level_weight(growth, level):
     """How much resolution `level` shows at growth position `growth`: max(0, 1 - |p - level|).
 
-    Example:
-    >>> [round(float(level_weight(1.25, r)), 2) for r in range(3)]
-    [0.0, 0.75, 0.25]
+    Examples:
+        >>> [round(float(level_weight(1.25, r)), 2) for r in range(3)]
+        [0.0, 0.75, 0.25]
     """
     return ops.maximum(0.0, 1.0 - ops.abs(ops.cast(growth, "float32") - float(level)))
 
@@ -190,9 +190,9 @@ class GrowthMix(layers.Layer):
 def growth_levels(image_shape):
     """The resolutions, smallest first, that ProGAN grows through for `image_shape`.
 
-    Example:
-    >>> growth_levels((32, 32, 3)), growth_levels((28, 28, 1))
-    ([4, 8, 16, 32], [7, 14, 28])
+    Examples:
+        >>> growth_levels((32, 32, 3)), growth_levels((28, 28, 1))
+        ([4, 8, 16, 32], [7, 14, 28])
     """
     stages = num_stages(image_shape)
     return [int(image_shape[0]) // 2 ** (stages - i) for i in range(stages + 1)]
@@ -202,9 +202,9 @@ def level_filters(level, levels, base_filters, max_filters):
     """Filters at resolution `level` of `levels`: `base_filters` at the largest, doubling
     per halving of the side, at most `max_filters`.
 
-    Example:
-    >>> [level_filters(r, 4, 16, 64) for r in range(4)]
-    [64, 64, 32, 16]
+    Examples:
+        >>> [level_filters(r, 4, 16, 64) for r in range(4)]
+        [64, 64, 32, 16]
     """
     return min(int(max_filters), int(base_filters) * 2 ** (levels - 1 - level))
 
@@ -221,11 +221,11 @@ def blend_resolutions(images, growth, levels):
     """`sum_r level_weight(p, r) * upsample(average_pool(images to level r))`: real images
     with the mix of resolutions G's output has at growth `p` (a scalar or one per image).
 
-    Example:
-    >>> import numpy as np
-    >>> x = np.random.rand(1, 8, 8, 1).astype("float32")
-    >>> bool(np.allclose(blend_resolutions(x, 1.0, 2), x))  # fully grown: unchanged
-    True
+    Examples:
+        >>> import numpy as np
+        >>> x = np.random.rand(1, 8, 8, 1).astype("float32")
+        >>> bool(np.allclose(blend_resolutions(x, 1.0, 2), x))  # fully grown: unchanged
+        True
     """
     growth = ops.reshape(ops.cast(growth, "float32"), (-1, 1, 1, 1))
     blended = 0.0
@@ -245,10 +245,10 @@ def progressive_generator(latent_dim, image_shape, *, base_filters=32, max_filte
     """`[z, p]` -> images of `image_shape` (float32, about [-1, 1]): the faded-in "to RGB"
     outputs summed, then `output_activation` (`"linear"`, the paper's, or `"tanh"`).
 
-    Example:
-    >>> g = progressive_generator(8, (16, 16, 3), base_filters=4)
-    >>> [tuple(t.shape) for t in g.inputs], tuple(g.output.shape)
-    ([(None, 8), (None, 1)], (None, 16, 16, 3))
+    Examples:
+        >>> g = progressive_generator(8, (16, 16, 3), base_filters=4)
+        >>> [tuple(t.shape) for t in g.inputs], tuple(g.output.shape)
+        ([(None, 8), (None, 1)], (None, 16, 16, 3))
     """
     sizes = growth_levels(image_shape)
     levels, channels = len(sizes), int(image_shape[-1])
@@ -278,10 +278,10 @@ def progressive_generator(latent_dim, image_shape, *, base_filters=32, max_filte
 def progressive_discriminator(image_shape, *, base_filters=32, max_filters=256, name="discriminator"):
     """`[images, p]` -> one float32 score per image (no sigmoid; WGAN-GP).
 
-    Example:
-    >>> d = progressive_discriminator((16, 16, 3), base_filters=4)
-    >>> tuple(d.output.shape)
-    (None, 1)
+    Examples:
+        >>> d = progressive_discriminator((16, 16, 3), base_filters=4)
+        >>> tuple(d.output.shape)
+        (None, 1)
     """
     sizes = growth_levels(image_shape)
     levels = len(sizes)

@@ -18,9 +18,9 @@ def resnet_generator(image_shape, out_channels=None, *, base_filters=64, num_blo
                      name="resnet_generator"):
     """`images -> images` translator; height and width must be divisible by 4.
 
-    Example:
-    >>> tuple(resnet_generator((28, 28, 1), base_filters=8, num_blocks=2).output.shape)
-    (None, 28, 28, 1)
+    Examples:
+        >>> tuple(resnet_generator((28, 28, 1), base_filters=8, num_blocks=2).output.shape)
+        (None, 28, 28, 1)
     """
     h, w, c = (int(d) for d in image_shape)
     if h % 4 or w % 4:

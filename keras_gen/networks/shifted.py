@@ -106,9 +106,9 @@ def shifted_pixelcnn_network(image_shape, *, filters=64, num_blocks=2, levels=25
     `num_blocks` gated residual blocks per stage, three stages down (full, 1/2, 1/4 size;
     sides divisible by 4) and three up, `dropout` inside each block during training.
 
-    Example:
-    >>> tuple(shifted_pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
-    (None, 8, 8, 1, 256)
+    Examples:
+        >>> tuple(shifted_pixelcnn_network((8, 8, 1), filters=8, num_blocks=1).output.shape)
+        (None, 8, 8, 1, 256)
     """
     h, w, c = (int(d) for d in image_shape)
     if h % 4 or w % 4:

@@ -59,11 +59,11 @@ class ModulatedConv2D(layers.Layer):
     output keeps unit variance. Computed as `conv(x * s, W) * d` (the same as convolving with
     the per-example kernel `W * s * d`).
 
-    Example:
-    >>> import numpy as np
-    >>> layer = ModulatedConv2D(4, 3)
-    >>> tuple(layer([np.ones((2, 8, 8, 3), "float32"), np.ones((2, 5), "float32")]).shape)
-    (2, 8, 8, 4)
+    Examples:
+        >>> import numpy as np
+        >>> layer = ModulatedConv2D(4, 3)
+        >>> tuple(layer([np.ones((2, 8, 8, 3), "float32"), np.ones((2, 5), "float32")]).shape)
+        (2, 8, 8, 4)
     """
 
     def __init__(self, filters, kernel_size=3, demodulate=True, **kwargs):
@@ -108,10 +108,10 @@ class NoiseInjection(layers.Layer):
     """Add per-pixel noise (one channel, broadcast) times a learned per-channel scale (starts
     at 0), then a bias. Training draws fresh noise; otherwise a fixed stored noise map is used.
 
-    Example:
-    >>> import numpy as np
-    >>> tuple(NoiseInjection()(np.zeros((1, 4, 4, 2), "float32")).shape)
-    (1, 4, 4, 2)
+    Examples:
+        >>> import numpy as np
+        >>> tuple(NoiseInjection()(np.zeros((1, 4, 4, 2), "float32")).shape)
+        (1, 4, 4, 2)
     """
 
     def build(self, input_shape):
@@ -154,9 +154,9 @@ class SelectStyle(layers.Layer):
 def num_ws(image_shape):
     """How many w vectors the synthesis network reads (two per resolution level).
 
-    Example:
-    >>> num_ws((32, 32, 3))
-    8
+    Examples:
+        >>> num_ws((32, 32, 3))
+        8
     """
     return 2 * len(growth_levels(image_shape))
 
@@ -164,9 +164,9 @@ def num_ws(image_shape):
 def mapping_network(latent_dim, w_dim, *, mapping_layers=4, lr_multiplier=0.01, name="mapping"):
     """z -> w (float32).
 
-    Example:
-    >>> tuple(mapping_network(8, 16).output.shape)
-    (None, 16)
+    Examples:
+        >>> tuple(mapping_network(8, 16).output.shape)
+        (None, 16)
     """
     z = keras.Input((int(latent_dim),), name="z")
     x = PixelNorm()(z)
@@ -205,10 +205,10 @@ def synthesis_network(image_shape, w_dim, *, base_filters=32, max_filters=128,
     `output_activation` on the summed "to RGB" outputs (`"linear"`: StyleGAN2's unbounded
     output).
 
-    Example:
-    >>> net = synthesis_network((16, 16, 3), 8, base_filters=4)
-    >>> tuple(net.input.shape), tuple(net.output.shape)
-    ((None, 6, 8), (None, 16, 16, 3))
+    Examples:
+        >>> net = synthesis_network((16, 16, 3), 8, base_filters=4)
+        >>> tuple(net.input.shape), tuple(net.output.shape)
+        ((None, 6, 8), (None, 16, 16, 3))
     """
     sizes = growth_levels(image_shape)
     levels, channels = len(sizes), int(image_shape[-1])
@@ -247,9 +247,9 @@ def synthesis_network(image_shape, w_dim, *, base_filters=32, max_filters=128,
 def style_discriminator(image_shape, *, base_filters=32, max_filters=128, name="discriminator"):
     """Images -> one float32 score each (StyleGAN2's residual D).
 
-    Example:
-    >>> tuple(style_discriminator((16, 16, 3), base_filters=4).output.shape)
-    (None, 1)
+    Examples:
+        >>> tuple(style_discriminator((16, 16, 3), base_filters=4).output.shape)
+        (None, 1)
     """
     sizes = growth_levels(image_shape)
     levels = len(sizes)

@@ -30,10 +30,10 @@ def unet_generator(image_shape, out_channels=None, *, base_filters=64, max_filte
                    dropout=0.5, dropout_layers=3, name="unet_generator"):
     """U-Net `images -> images` with skip connections; output shape = input shape.
 
-    Example:
-    >>> [tuple(unet_generator(s, base_filters=8).output.shape)
-    ...  for s in [(28, 28, 1), (32, 32, 3), (64, 64, 3)]]
-    [(None, 28, 28, 1), (None, 32, 32, 3), (None, 64, 64, 3)]
+    Examples:
+        >>> [tuple(unet_generator(s, base_filters=8).output.shape)
+        ...  for s in [(28, 28, 1), (32, 32, 3), (64, 64, 3)]]
+        [(None, 28, 28, 1), (None, 32, 32, 3), (None, 64, 64, 3)]
     """
     h, w, c = (int(d) for d in image_shape)
     out_channels = int(out_channels or c)
@@ -104,9 +104,9 @@ def diffusion_unet(image_shape, *, base_filters=32, levels=2, name="diffusion_un
     Residual blocks with group norm and a timestep embedding added in every block; `levels`
     stride-2 stages, so sides must be divisible by `2 ** levels`.
 
-    Example:
-    >>> tuple(diffusion_unet((28, 28, 1), base_filters=8).output.shape)
-    (None, 28, 28, 1)
+    Examples:
+        >>> tuple(diffusion_unet((28, 28, 1), base_filters=8).output.shape)
+        (None, 28, 28, 1)
     """
     h, w, c = (int(d) for d in image_shape)
     if h % 2**levels or w % 2**levels:

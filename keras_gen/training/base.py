@@ -59,9 +59,9 @@ def global_batch_mean(values):
     statistic of the global batch for a data-parallel step to equal a one-device step, so
     replicas all-reduce their sums and counts (the all-reduce passes gradients back too).
 
-    Example:
-    >>> float(global_batch_mean(tf.constant([[1.0], [3.0]]))[0])
-    2.0
+    Examples:
+        >>> float(global_batch_mean(tf.constant([[1.0], [3.0]]))[0])
+        2.0
     """
     values = tf.cast(values, tf.float32)
     total = tf.reduce_sum(values, axis=0)
@@ -99,9 +99,9 @@ def warmed_up_decay(decay, steps):
     early averages are not dominated by the random initial weights (0.999 ** 1000 is still
     0.37).
 
-    Example:
-    >>> round(float(warmed_up_decay(0.999, 0)), 3), round(float(warmed_up_decay(0.999, 10 ** 6)), 3)
-    (0.1, 0.999)
+    Examples:
+        >>> round(float(warmed_up_decay(0.999, 0)), 3), round(float(warmed_up_decay(0.999, 10 ** 6)), 3)
+        (0.1, 0.999)
     """
     steps = tf.cast(steps, tf.float32)
     return tf.minimum(tf.cast(decay, tf.float32), (1.0 + steps) / (10.0 + steps))
@@ -136,9 +136,9 @@ def register_family(name):
     (what the training run's command line, the shared tests and the benchmarks enumerate) and as a Keras
     serializable class (package `keras_gen`), so `.keras` files and presets load it.
 
-    Example:
-    >>> FAMILIES["vae"].__name__
-    'VAE'
+    Examples:
+        >>> FAMILIES["vae"].__name__
+        'VAE'
     """
     def register(cls):
         if FAMILIES.get(name, cls) is not cls:
@@ -165,9 +165,9 @@ class Update(NamedTuple):
     that is not due is multiplied by 0, so it must be finite on every step: compute a costly
     or unstable one only when `is_due(every)` (under `tf.cond`), returning 0 otherwise.
 
-    Example:
-    >>> Update("generator", "g_loss", every=5).every
-    5
+    Examples:
+        >>> Update("generator", "g_loss", every=5).every
+        5
     """
 
     slot: str
@@ -195,23 +195,23 @@ class GenerativeModel(keras.Model):
     exported `sample` signature), and, in families with a latent code,
     `generate_from(z, **conditions)`. Conditions are keywords such as `labels=`.
 
-    Example:
-    >>> import keras, numpy as np
-    >>> class Regressor(GenerativeModel):
-    ...     loss_names = ("loss",)
-    ...     def __init__(self, **kwargs):
-    ...         super().__init__(**kwargs)
-    ...         self.dense = keras.layers.Dense(1)
-    ...     def call(self, x):
-    ...         return self.dense(x)
-    ...     def compute_losses(self, data, training=False):
-    ...         x, y = data
-    ...         return {"loss": keras.ops.square(self(x)[:, 0] - y)}
-    >>> model = Regressor()
-    >>> model.compile(optimizer="sgd")
-    >>> history = model.fit(np.ones((8, 2)), np.ones(8), verbose=0)
-    >>> sorted(history.history)
-    ['loss']
+    Examples:
+        >>> import keras, numpy as np
+        >>> class Regressor(GenerativeModel):
+        ...     loss_names = ("loss",)
+        ...     def __init__(self, **kwargs):
+        ...         super().__init__(**kwargs)
+        ...         self.dense = keras.layers.Dense(1)
+        ...     def call(self, x):
+        ...         return self.dense(x)
+        ...     def compute_losses(self, data, training=False):
+        ...         x, y = data
+        ...         return {"loss": keras.ops.square(self(x)[:, 0] - y)}
+        >>> model = Regressor()
+        >>> model.compile(optimizer="sgd")
+        >>> history = model.fit(np.ones((8, 2)), np.ones(8), verbose=0)
+        >>> sorted(history.history)
+        ['loss']
     """
 
     optimizer_names = ("optimizer",)
@@ -254,9 +254,9 @@ class GenerativeModel(keras.Model):
         """The family's `"quick"` default (`recipe`) or its `"preset"` recipe (`preset_recipe`,
         or the quick one where the family declares none).
 
-        Example:
-        >>> FAMILIES["vae"].recipe_named("preset") == FAMILIES["vae"].recipe
-        True
+        Examples:
+            >>> FAMILIES["vae"].recipe_named("preset") == FAMILIES["vae"].recipe
+            True
         """
         if kind not in RECIPE_KINDS:
             raise ValueError(f"recipe must be one of {RECIPE_KINDS}, got {kind!r}")
@@ -270,9 +270,9 @@ class GenerativeModel(keras.Model):
         `(images, labels)` only when `conditional=True`); such a family sets `batch_layout`
         on the instance to match. The data side asks this before the model exists.
 
-        Example:
-        >>> FAMILIES["vae"].layout_for({})
-        'images'
+        Examples:
+            >>> FAMILIES["vae"].layout_for({})
+            'images'
         """
         return cls.batch_layout
 
@@ -435,10 +435,10 @@ class GenerativeModel(keras.Model):
         """A trained model from a preset: a shipped name (`keras_gen.presets.list_presets()`)
         or a folder written by `save_to_preset`.
 
-        Example:
-        >>> from keras_gen.models import VAE
-        >>> VAE.from_preset("vae_mnist").latent_dim
-        16
+        Examples:
+            >>> from keras_gen.models import VAE
+            >>> VAE.from_preset("vae_mnist").latent_dim
+            16
         """
         from keras_gen.presets import load_preset
 
@@ -610,9 +610,9 @@ class GenerativeModel(keras.Model):
         images), truncation within +-10 (beyond about 4 it changes nothing). Families add
         their own (diffusion's `steps`, StyleGAN's `crossover`, PixelCNN's `known_rows`).
 
-        Example:
-        >>> FAMILIES["vae"](latent_dim=2).input_ranges()["z"]
-        (-10000.0, 10000.0)
+        Examples:
+            >>> FAMILIES["vae"](latent_dim=2).input_ranges()["z"]
+            (-10000.0, 10000.0)
         """
         return {"z": (-LATENT_LIMIT, LATENT_LIMIT), "w": (-LATENT_LIMIT, LATENT_LIMIT),
                 "truncation": (-MAX_TRUNCATION, MAX_TRUNCATION)}

@@ -6,12 +6,12 @@ builds from it, a recipe's `learning_rates` and the training app's `--learning-r
 slot) or `--learning-rates SLOT=RATE` (one slot) override its rates, and the `.keras` file or
 preset keeps what was built (each slot's optimizer config). Nothing else sets optimizers.
 
-Example:
->>> spec = OptimizerSpec(2e-4, beta_1=0.5)
->>> spec.with_rate(1e-4)
-OptimizerSpec(learning_rate=0.0001, beta_1=0.5, beta_2=0.999, epsilon=1e-07)
->>> spec.build().beta_1
-0.5
+Examples:
+    >>> spec = OptimizerSpec(2e-4, beta_1=0.5)
+    >>> spec.with_rate(1e-4)
+    OptimizerSpec(learning_rate=0.0001, beta_1=0.5, beta_2=0.999, epsilon=1e-07)
+    >>> spec.build().beta_1
+    0.5
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ def slot_specs(declared, slots, learning_rate=None, learning_rates=None, owner="
     """`{slot: OptimizerSpec}` for `slots`: the `declared` spec (one, or one per slot), every
     slot's rate replaced by `learning_rate` when given, then the rates `learning_rates` names.
 
-    Example:
-    >>> specs = slot_specs(OptimizerSpec(2e-4), ("generator", "discriminator"),
-    ...                    learning_rate=1e-4, learning_rates={"discriminator": 4e-4})
-    >>> [specs[s].learning_rate for s in ("generator", "discriminator")]
-    [0.0001, 0.0004]
+    Examples:
+        >>> specs = slot_specs(OptimizerSpec(2e-4), ("generator", "discriminator"),
+        ...                    learning_rate=1e-4, learning_rates={"discriminator": 4e-4})
+        >>> [specs[s].learning_rate for s in ("generator", "discriminator")]
+        [0.0001, 0.0004]
     """
     if isinstance(declared, OptimizerSpec):
         specs = {slot: declared for slot in slots}

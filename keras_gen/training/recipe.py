@@ -31,10 +31,10 @@ class Recipe:
     optimizers (`optimizer_spec`; `None`: the declared rates); `run_args` are further `TrainingRun`
     fields (`validation`, `drop_remainder`, `pretrain_epochs`).
 
-    Example:
-    >>> recipe = Recipe(epochs=20, model_args={"ema_decay": 0.999})
-    >>> recipe.with_model_args({"latent_dim": 8}).model_args
-    {'ema_decay': 0.999, 'latent_dim': 8}
+    Examples:
+        >>> recipe = Recipe(epochs=20, model_args={"ema_decay": 0.999})
+        >>> recipe.with_model_args({"latent_dim": 8}).model_args
+        {'ema_decay': 0.999, 'latent_dim': 8}
     """
 
     dataset: str = "mnist_5k"
@@ -54,9 +54,9 @@ class Recipe:
         """`TrainingRun` keyword arguments of this recipe (`dataset` replaces the recipe's; the
         recipe's image size then no longer applies).
 
-        Example:
-        >>> Recipe(minutes=3, run_args={"validation": False}).run_args_for()["time_budget_s"]
-        180.0
+        Examples:
+            >>> Recipe(minutes=3, run_args={"validation": False}).run_args_for()["time_budget_s"]
+            180.0
         """
         own = dataset is None or dataset == self.dataset
         return dict(dataset=self.dataset if own else dataset,

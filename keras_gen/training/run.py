@@ -52,9 +52,9 @@ def resolve_jit(choice, family_name, strategy_name="default"):
     """XLA on or off: `"auto"` follows the measurements per device kind and family, `"on"`
     / `"off"` (or a bool) force it.
 
-    Example:
-    >>> resolve_jit("off", "autoencoder"), resolve_jit("on", "vae")
-    (False, True)
+    Examples:
+        >>> resolve_jit("off", "autoencoder"), resolve_jit("on", "vae")
+        (False, True)
     """
     if isinstance(choice, bool):
         return choice
@@ -102,12 +102,12 @@ def trim_history(path, epochs_done):
     `path` (a row of a later epoch, even half written, was left by a run killed between that
     row and the backup that marks its epoch done; the resumed run writes it again).
 
-    Example:
-    >>> import tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "history.csv")
-    >>> _ = open(path, "w").write("epoch,loss\n0,0.5\n1,0.4\n2,0.3\n2,0.")
-    >>> trim_history(path, 2); open(path).read()
-    'epoch,loss\n0,0.5\n1,0.4\n'
+    Examples:
+        >>> import tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "history.csv")
+        >>> _ = open(path, "w").write("epoch,loss\n0,0.5\n1,0.4\n2,0.3\n2,0.")
+        >>> trim_history(path, 2); open(path).read()
+        'epoch,loss\n0,0.5\n1,0.4\n'
     """
     if not os.path.exists(path):
         return
@@ -139,11 +139,11 @@ class TrainingRun:
     the most it runs); `decay_over_budget` also lowers the learning rates linearly to 0 over
     it. Errors in the data or the model's arguments raise `ValueError` before training.
 
-    Example:
-    >>> run = TrainingRun("autoencoder", epochs=1, steps_per_epoch=2, verbose=0,
-    ...                   model_args={"latent_dim": 4, "units": (16,)})
-    >>> sorted(run.run()["final_metrics"])[:2]
-    ['loss', 'mse']
+    Examples:
+        >>> run = TrainingRun("autoencoder", epochs=1, steps_per_epoch=2, verbose=0,
+        ...                   model_args={"latent_dim": 4, "units": (16,)})
+        >>> sorted(run.run()["final_metrics"])[:2]
+        ['loss', 'mse']
     """
 
     family: str = "vae"
