@@ -53,85 +53,21 @@ MAX_PRESET_BYTES = 5_000_000
 MAX_TOTAL_BYTES = 60_000_000
 
 
-def preset(family, description, headline, samples=1000):
-    """One catalogue entry: the family's preset recipe (`<Family>.recipe_named("preset")`),
-    what the card says, which figure it leads with and how many samples it is judged on (0:
-    none, as for DB-VAE, whose decoder serves its classifier)."""
-    return dict(family=family, description=description, headline=headline, samples=samples,
-                recipe=FAMILIES[family].recipe_named("preset"))
+def catalogue():
+    """`{preset name: entry}` of every family that declares a preset (`<Family>.preset`, a
+    `keras_gen.training.PresetSpec`): its family, card text, headline figure, how many samples
+    it is judged on (0: none) and the recipe it is trained with (`recipe_named("preset")`)."""
+    entries = {}
+    for family, cls in FAMILIES.items():
+        spec = cls.declared("preset")
+        if spec is not None:
+            entries[spec.name] = dict(family=family, description=spec.description,
+                                      headline=spec.headline, samples=spec.samples,
+                                      recipe=cls.recipe_named("preset"))
+    return entries
 
 
-PRESETS = {
-    "autoencoder_mnist": preset(
-        "autoencoder", "A dense undercomplete autoencoder (784 -> 256 -> 32) for 28x28 digits.",
-        "test_mse"),
-    "sparse_ae_mnist": preset(
-        "sparse_ae", "A dense overcomplete sparse autoencoder (128 sigmoid codes, KL sparsity "
-        "penalty towards a mean activation of 0.05, beta 3) for 28x28 digits.", "test_mse"),
-    "denoising_ae_mnist": preset(
-        "denoising_ae", "A dense denoising autoencoder (Gaussian noise, stddev 0.3) for 28x28 "
-        "digits.", "test_mse"),
-    "stacked_ae_mnist": preset(
-        "stacked_ae", "A stacked autoencoder (784 -> 256 -> 128 -> 32), greedy layer-wise "
-        "pretraining then fine-tuning, for 28x28 digits.", "test_mse"),
-    "vae_mnist": preset(
-        "vae", "A convolutional VAE (16-d latent, Bernoulli decoder) for 28x28 digits.",
-        "test_loss"),
-    "beta_vae_mnist": preset(
-        "beta_vae", "A convolutional beta-VAE (beta 4, 16-d latent) for 28x28 digits: smoother, "
-        "more disentangled latent traversals than the VAE's.", "test_loss"),
-    "cvae_mnist": preset(
-        "cvae", "A conditional VAE (16-d latent, one-hot digit label joined to the encoder and "
-        "decoder inputs) for 28x28 digits.", "class_consistency"),
-    "dbvae_mnist": preset(
-        "dbvae", "A debiasing VAE on the biased '7 or not' digit task: a classifier trained "
-        "jointly with a VAE whose latent density re-weights the batches towards rare 7s.",
-        "test_accuracy", samples=0),
-    "gan_mnist": preset(
-        "gan", "An MLP GAN (128 and 256 units, non-saturating loss, 64-d noise, EMA generator) "
-        "for 28x28 digits.", "fid"),
-    "dcgan_mnist": preset(
-        "dcgan", "A DCGAN (100-d noise, 64 base filters, EMA generator) for 28x28 digits.", "fid"),
-    "cgan_mnist": preset(
-        "cgan", "A conditional DCGAN (64-d noise, one-hot digit label joined to z and to the "
-        "discriminator input, no dropout in D, EMA generator, 120 epochs) for 28x28 digits.",
-        "class_consistency"),
-    "wgan_gp_mnist": preset(
-        "wgan_gp", "A WGAN-GP (64 base filters, DCGAN-shaped critic without batch norm, one "
-        "critic step, learning rates 1e-4 / 4e-4 for G / D, gradient penalty 10, EMA "
-        "generator) for 28x28 digits.", "fid"),
-    "pix2pix_edges_mnist": preset(
-        "pix2pix", "pix2pix (U-Net, PatchGAN on (input, output) pairs, L1 weight 100) from Sobel "
-        "edge maps to 28x28 digits.", "test_l1_loss"),
-    "cyclegan_digits_mnist": preset(
-        "cyclegan", "CycleGAN (two ResNet generators of 16 base filters and 4 blocks, two "
-        "PatchGANs, cycle and identity losses, image pool) between scikit-learn's digits and "
-        "MNIST digits, unpaired.", "test_cycle_loss"),
-    "pixelcnn_mnist": preset(
-        "pixelcnn", "A small masked PixelCNN (32 filters, 15 blocks) of binarised 28x28 digits, "
-        "exact likelihood, with the cached sampler.", "test_bits_per_dim", samples=200),
-    "pixelrnn_mnist": preset(
-        "pixelrnn", "A Row LSTM PixelRNN (32 units, 2 layers) of binarised 28x28 digits.",
-        "test_bits_per_dim", samples=100),
-    "diffusion_mnist": preset(
-        "diffusion", "A small DDPM (U-Net, 32 base filters, 1,000 steps, linear schedule, EMA) "
-        "for 28x28 digits, sampled with DDIM in 50 steps.", "fid", samples=500),
-    "sagan_openmoji": preset(
-        "sagan", "A SAGAN (ResNet blocks, self-attention, spectral norm, hinge loss, EMA "
-        "generator) for 32x32 colour emoji.", "fid"),
-    "biggan_openmoji": preset(
-        "biggan", "A small BigGAN (16 base filters, class-conditional batch norm from a shared "
-        "embedding, projection discriminator, orthogonal regularisation) for 32x32 colour emoji "
-        "of 10 groups.", "fid"),
-    "progan_openmoji": preset(
-        "progan", "A ProGAN grown 4x4 -> 32x32 inside one fit (6,000 images per phase, at most 64 "
-        "filters, equalised learning rate, pixel norm, minibatch stddev, WGAN-GP) for colour "
-        "emoji.", "fid"),
-    "stylegan_faces": preset(
-        "stylegan", "A small StyleGAN2 (at most 64 filters, mapping network, modulated "
-        "convolutions, style mixing, lazy R1, EMA generator, tanh output) for 32x32 emoji faces.",
-        "fid"),
-}
+PRESETS = catalogue()
 
 
 def sample_figures(model, dataset, image_size, count, seed=1):

@@ -87,7 +87,7 @@ def recipe_run_args(recipe, args):
 
 def build_parser(families):
     from keras_gen.training.recipe import RECIPE_KINDS
-    from keras_gen.training.run import PRECISIONS, STRATEGIES, XLA_FASTER_ON_CPU
+    from keras_gen.training.run import PRECISIONS, STRATEGIES
 
     parser = argparse.ArgumentParser(
         description="Train a keras_gen model with model.fit and export it as a SavedModel.")
@@ -116,7 +116,8 @@ def build_parser(families):
     parser.add_argument("--precision", default="float32", choices=PRECISIONS)
     parser.add_argument("--jit-compile", default="auto", choices=["auto", "on", "off"],
                         help="XLA; auto = on with a GPU, and on a CPU only for the families measured "
-                             "faster with it there (" + ", ".join(XLA_FASTER_ON_CPU) + ")")
+                             "faster with it there (" + ", ".join(
+                            n for n, f in families.items() if f.declared("xla_faster_on_cpu")) + ")")
     parser.add_argument("--pretrain-epochs", type=int, default=None,
                         help="greedy layer-wise pretraining epochs per layer (families with "
                              "layer-wise pretraining: stacked_ae)")

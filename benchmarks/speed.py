@@ -57,22 +57,18 @@ from reference_models import (  # noqa: E402
 from reporting import write_results  # noqa: E402
 
 BATCH = 64
-# Families at the sizes the README uses, on 28x28 digits.
-FAMILY_ARGS = {
-    "vae": dict(latent_dim=16), "beta_vae": dict(latent_dim=16, beta=4.0),
-    "cvae": dict(latent_dim=16, num_classes=10), "dbvae": dict(latent_dim=8),
-    "autoencoder": dict(latent_dim=32, units=(256,)), "stacked_ae": dict(units=(256, 128), latent_dim=32),
-    "sparse_ae": dict(latent_dim=128, units=(256,)), "denoising_ae": dict(latent_dim=64, units=(256,)),
-    # the references have no EMA generator: the GANs run without theirs (on by default)
-    "gan": dict(latent_dim=64, units=(256, 512), ema_decay=None),
-    "dcgan": dict(latent_dim=100, ema_decay=None),
-    "cgan": dict(architecture="dcgan", latent_dim=100, num_classes=10, ema_decay=None),
-    "wgan_gp": dict(latent_dim=100, ema_decay=None), "pix2pix": dict(base_filters=32),
-    "cyclegan": dict(base_filters=32, num_blocks=4), "pixelcnn": dict(filters=32, num_blocks=5, gated=True),
-    "pixelrnn": dict(variant="diagonal", units=32, num_layers=2),
-    "diffusion": dict(base_filters=32), "sagan": dict(), "biggan": dict(num_classes=10),
-    "progan": dict(), "stylegan": dict(),
-}
+def family_args(name):
+    """The constructor arguments family `name` is timed with (28x28 digits, at the sizes the
+    docs use): its declared `benchmark_config`."""
+    config = FAMILIES[name].declared("benchmark_config")
+    if config is None:
+        raise ValueError(f"family {name!r} declares no benchmark_config")
+    return dict(config)
+
+
+#: Every registered family that declares its benchmark arguments: what the scripts time.
+FAMILY_ARGS = {name: family_args(name) for name in FAMILIES
+               if FAMILIES[name].declared("benchmark_config") is not None}
 CRITIC_STEPS = 5
 
 
@@ -96,80 +92,137 @@ def training_data(name, family, batch_size=BATCH):
     return data.without_autotuner(ds.cache().repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
 
 
+def _adam(lr=2e-4, b1=0.5, b2=0.999):
+    return keras.optimizers.Adam(lr, beta_1=b1, beta_2=b2)
+
+
+def _identity(x):
+    return x, x
+
+
+def _vae_reference(model):
+    ref = ReferenceVAE(model.encoder, model.decoder, beta=model.beta,
+                       num_classes=getattr(model, "num_classes", None))
+    ref.compile(optimizer=_adam(1e-3, 0.9))
+    return ref, None
+
+
+def _autoencoder_reference(model):
+    if hasattr(model, "rho"):  # the sparse autoencoder's KL penalty
+        ref = ReferenceSparseAutoEncoder(model.encoder, model.decoder, rho=model.rho, beta=model.beta)
+    else:
+        ref = ReferenceAutoEncoder(model.encoder, model.decoder)
+    ref.compile(optimizer=_adam(1e-3, 0.9), loss="mse")
+    mapping = _identity
+    if getattr(model, "noise", None):  # the tutorial adds the noise to its inputs beforehand
+        stddev = model.stddev
+        mapping = lambda x: (tf.clip_by_value(x + stddev * tf.random.normal(tf.shape(x)), 0.0, 1.0), x)  # noqa: E731
+    return ref, mapping
+
+
+def _dbvae_reference(model):
+    ref = ReferenceDBVAE(model.encoder, model.decoder)
+    ref.compile(optimizer=_adam(1e-3, 0.9))
+    return ref, None
+
+
+def _dcgan_reference(model):
+    ref = ReferenceDCGAN(model.generator, model.discriminator, model.latent_dim)
+    ref.compile(d_optimizer=_adam(), g_optimizer=_adam())
+    return ref, None
+
+
+def _cgan_reference(model):
+    ref = ReferenceConditionalGAN(model.generator, model.discriminator, model.latent_dim,
+                                  model.num_classes)
+    ref.compile(d_optimizer=_adam(), g_optimizer=_adam())
+    return ref, None
+
+
+def _wgan_gp_reference(model):
+    ref = ReferenceWGANGP(model.generator, model.discriminator, model.latent_dim, d_steps=CRITIC_STEPS)
+    ref.compile(d_optimizer=_adam(1e-4, 0.5, 0.9), g_optimizer=_adam(1e-4, 0.5, 0.9))
+    return ref, None
+
+
+def _progan_reference(model):  # keras.io's WGAN-GP step on the fully grown networks
+    full = float(model.levels - 1)
+    ref = ReferenceWGANGP(at_growth(model.generator, full), at_growth(model.discriminator, full),
+                          model.latent_dim, d_steps=1)
+    ref.compile(d_optimizer=_adam(1e-3, 0.0, 0.99), g_optimizer=_adam(1e-3, 0.0, 0.99))
+    return ref, None
+
+
+def _stylegan_reference(model):  # keras.io's DCGAN step (logistic loss) without mixing or R1
+    ref = ReferenceDCGAN(without_mixing(model.generator, model.num_ws), model.discriminator,
+                         model.latent_dim)
+    ref.compile(d_optimizer=_adam(2e-3, 0.0, 0.99), g_optimizer=_adam(2e-3, 0.0, 0.99))
+    return ref, None
+
+
+def _hinge_gan_reference(model):
+    ref = ReferenceHingeGAN(model.generator, model.discriminator, model.latent_dim,
+                            model.num_classes if model.conditional else None)
+    ref.compile(d_optimizer=_adam(4e-4, 0.0, 0.9), g_optimizer=_adam(1e-4, 0.0, 0.9))
+    return ref, None
+
+
+def _pix2pix_reference(model):
+    ref = ReferencePix2Pix(model.generator, model.discriminator, lambda_l1=model.lambda_l1)
+    ref.compile(g_optimizer=_adam(), d_optimizer=_adam())
+    return ref, None
+
+
+def _cyclegan_reference(model):
+    ref = ReferenceCycleGAN(model.generator_g, model.generator_f, model.discriminator_x,
+                            model.discriminator_y, lambda_cycle=model.lambda_cycle)
+    ref.compile(optimizer_factory=_adam)
+    return ref, None
+
+
+def _pixelcnn_reference(model):  # the same keras.io-style fit of the network (PixelRNN too)
+    ref = ReferencePixelCNN(model.network)
+    ref.compile(optimizer=_adam(1e-3, 0.9),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    top = model.levels - 1
+    return ref, lambda x: (x * 2.0 - 1.0, tf.cast(tf.round(x * top), tf.int32))
+
+
+def _diffusion_reference(model):
+    ref = ReferenceDiffusion(model.network, model.ema_network, timesteps=model.timesteps)
+    ref.compile(optimizer=_adam(1e-3, 0.9))
+    return ref, None
+
+
+#: The keras.io-style references, by the name a family declares as `benchmark_reference`.
+REFERENCES = {"vae": _vae_reference, "autoencoder": _autoencoder_reference,
+              "dbvae": _dbvae_reference, "dcgan": _dcgan_reference, "cgan": _cgan_reference,
+              "wgan_gp": _wgan_gp_reference, "progan": _progan_reference,
+              "stylegan": _stylegan_reference, "hinge_gan": _hinge_gan_reference,
+              "pix2pix": _pix2pix_reference, "cyclegan": _cyclegan_reference,
+              "pixelcnn": _pixelcnn_reference, "diffusion": _diffusion_reference}
+
+
 def reference_for(name, model):
-    """`(compiled keras.io-style model on model's networks, the data it trains on)`, or None.
+    """`(compiled keras.io-style model on model's networks, a mapping of the data it trains
+    on)`, or None for a family that declares no `benchmark_reference`.
 
     The data is `training_data`'s pipeline, mapped where the tutorial fits a plain model on
     `(inputs, targets)`: `(x, x)` for autoencoders, `(noisy x, x)` for the denoising one,
     `(scaled x, levels)` for PixelCNN.
     """
-    adam = lambda lr=2e-4, b1=0.5, b2=0.999: keras.optimizers.Adam(lr, beta_1=b1, beta_2=b2)  # noqa: E731
-    identity = lambda x: (x, x)  # noqa: E731
-    mapping = None
-    if name in ("vae", "beta_vae", "cvae"):
-        ref = ReferenceVAE(model.encoder, model.decoder, beta=model.beta,
-                           num_classes=model.num_classes if name == "cvae" else None)
-        ref.compile(optimizer=adam(1e-3, 0.9))
-    elif name in ("autoencoder", "stacked_ae", "sparse_ae", "denoising_ae"):
-        if name == "sparse_ae":
-            ref = ReferenceSparseAutoEncoder(model.encoder, model.decoder, rho=model.rho, beta=model.beta)
-        else:
-            ref = ReferenceAutoEncoder(model.encoder, model.decoder)
-        ref.compile(optimizer=adam(1e-3, 0.9), loss="mse")
-        mapping = identity
-        if name == "denoising_ae":  # the tutorial adds the noise to its inputs beforehand
-            stddev = model.stddev
-            mapping = lambda x: (tf.clip_by_value(x + stddev * tf.random.normal(tf.shape(x)), 0.0, 1.0), x)  # noqa: E731
-    elif name == "dbvae":
-        ref = ReferenceDBVAE(model.encoder, model.decoder)
-        ref.compile(optimizer=adam(1e-3, 0.9))
-    elif name in ("gan", "dcgan"):
-        ref = ReferenceDCGAN(model.generator, model.discriminator, model.latent_dim)
-        ref.compile(d_optimizer=adam(), g_optimizer=adam())
-    elif name == "cgan":
-        ref = ReferenceConditionalGAN(model.generator, model.discriminator, model.latent_dim,
-                                      model.num_classes)
-        ref.compile(d_optimizer=adam(), g_optimizer=adam())
-    elif name == "wgan_gp":
-        ref = ReferenceWGANGP(model.generator, model.discriminator, model.latent_dim, d_steps=CRITIC_STEPS)
-        ref.compile(d_optimizer=adam(1e-4, 0.5, 0.9), g_optimizer=adam(1e-4, 0.5, 0.9))
-    elif name == "progan":  # keras.io's WGAN-GP step on the fully grown networks
-        full = float(model.levels - 1)
-        ref = ReferenceWGANGP(at_growth(model.generator, full), at_growth(model.discriminator, full),
-                              model.latent_dim, d_steps=1)
-        ref.compile(d_optimizer=adam(1e-3, 0.0, 0.99), g_optimizer=adam(1e-3, 0.0, 0.99))
-    elif name == "stylegan":  # keras.io's DCGAN step (logistic loss) without mixing or R1
-        ref = ReferenceDCGAN(without_mixing(model.generator, model.num_ws), model.discriminator,
-                             model.latent_dim)
-        ref.compile(d_optimizer=adam(2e-3, 0.0, 0.99), g_optimizer=adam(2e-3, 0.0, 0.99))
-    elif name in ("sagan", "biggan"):
-        ref = ReferenceHingeGAN(model.generator, model.discriminator, model.latent_dim,
-                                model.num_classes if model.conditional else None)
-        ref.compile(d_optimizer=adam(4e-4, 0.0, 0.9), g_optimizer=adam(1e-4, 0.0, 0.9))
-    elif name == "pix2pix":
-        ref = ReferencePix2Pix(model.generator, model.discriminator, lambda_l1=model.lambda_l1)
-        ref.compile(g_optimizer=adam(), d_optimizer=adam())
-    elif name == "cyclegan":
-        ref = ReferenceCycleGAN(model.generator_g, model.generator_f, model.discriminator_x,
-                                model.discriminator_y, lambda_cycle=model.lambda_cycle)
-        ref.compile(optimizer_factory=adam)
-    elif name in ("pixelcnn", "pixelrnn"):  # the same keras.io-style fit of the network
-        ref = ReferencePixelCNN(model.network)
-        ref.compile(optimizer=adam(1e-3, 0.9),
-                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        top = model.levels - 1
-        mapping = lambda x: (x * 2.0 - 1.0, tf.cast(tf.round(x * top), tf.int32))  # noqa: E731
-    elif name == "diffusion":
-        ref = ReferenceDiffusion(model.network, model.ema_network, timesteps=model.timesteps)
-        ref.compile(optimizer=adam(1e-3, 0.9))
-    else:
+    kind = FAMILIES[name].declared("benchmark_reference")
+    if kind is None:
         return None
-    return ref, mapping
+    if kind not in REFERENCES:
+        raise ValueError(f"family {name!r} declares benchmark_reference={kind!r}; known: "
+                         f"{sorted(REFERENCES)}")
+    return REFERENCES[kind](model)
 
 
 def compiled_family(name, **compile_kwargs):
     """Family `name` at the README size on 28x28 digits, compiled with its default optimizer."""
-    model = FAMILIES[name](image_shape=(28, 28, 1), **FAMILY_ARGS[name])
+    model = FAMILIES[name](image_shape=(28, 28, 1), **family_args(name))
     model.compile(optimizer=model.default_optimizer(), **compile_kwargs)
     return model
 

@@ -5,7 +5,7 @@ family the same way (round trips, mixed precision, tf.distribute, XLA, the CLI).
 `make_case(name)` returns `(model, batch)`; `batch` is what the family's `fit` takes, in the
 family's value range. A family registered with `keras_gen.training.register_family` is in
 `all_families()` with no edit here. Deterministic families (no noise drawn inside
-`train_step`) are listed in `DETERMINISTIC`; `test_family_contract` checks that list.
+`train_step`) declare `deterministic_training`; `test_family_contract` checks each claim.
 """
 
 import numpy as np
@@ -14,7 +14,9 @@ from keras_gen.models import FAMILIES
 
 SIZE = 16  # even, and enough for two stride-2 stages
 SHAPE = (SIZE, SIZE, 1)
-DETERMINISTIC = ("autoencoder", "stacked_ae", "sparse_ae", "pixelcnn", "pixelrnn", "pix2pix")
+#: The families that declare `deterministic_training` (no noise drawn inside `train_step`).
+DETERMINISTIC = tuple(name for name in sorted(FAMILIES)
+                      if FAMILIES[name].declared("deterministic_training"))
 
 
 def _images(n=8, size=SIZE, channels=1, value_range=(0.0, 1.0), seed=0):

@@ -32,7 +32,7 @@ from keras_gen.networks import (
 )
 from keras_gen.training import GenerativeModel, first_element, global_batch_mean, register_family
 from keras_gen.training.arguments import image_shape_of, size, sizes
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import PresetSpec, Recipe
 
 ARCHITECTURES = ("dense", "conv")
 RECONSTRUCTIONS = ("bce", "mse")
@@ -61,6 +61,14 @@ class AutoEncoder(GenerativeModel):
         (2, 8)
     """
 
+    deterministic_training = True
+    xla_faster_on_cpu = True  # benchmarks/results/speed_spread.md
+    benchmark_config = dict(latent_dim=32, units=(256,))
+    benchmark_reference = "autoencoder"
+    preset = PresetSpec(
+        "autoencoder_mnist",
+        "A dense undercomplete autoencoder (784 -> 256 -> 32) for 28x28 digits.",
+        "test_mse")
     recipe = Recipe(epochs=30, model_args={"units": (256,), "latent_dim": 32})
 
     loss_names = ("loss", "reconstruction_loss", "mse")
@@ -219,6 +227,15 @@ class SparseAutoEncoder(AutoEncoder):
         'sigmoid'
     """
 
+    deterministic_training = True
+    xla_faster_on_cpu = True  # benchmarks/results/speed_spread.md
+    benchmark_config = dict(latent_dim=128, units=(256,))
+    benchmark_reference = "autoencoder"
+    preset = PresetSpec(
+        "sparse_ae_mnist",
+        "A dense overcomplete sparse autoencoder (128 sigmoid codes, KL sparsity penalty "
+        "towards a mean activation of 0.05, beta 3) for 28x28 digits.",
+        "test_mse")
     recipe = Recipe(epochs=30, model_args={"units": (256,), "latent_dim": 128})
 
     loss_names = ("loss", "reconstruction_loss", "mse", "sparsity_loss", "mean_activation")
@@ -266,6 +283,12 @@ class DenoisingAutoEncoder(AutoEncoder):
         ('masking', 0.5)
     """
 
+    benchmark_config = dict(latent_dim=64, units=(256,))
+    benchmark_reference = "autoencoder"
+    preset = PresetSpec(
+        "denoising_ae_mnist",
+        "A dense denoising autoencoder (Gaussian noise, stddev 0.3) for 28x28 digits.",
+        "test_mse")
     recipe = Recipe(epochs=20, model_args={"units": (256,), "latent_dim": 64, "noise": "gaussian",
                                                 "stddev": 0.3})
 
@@ -313,6 +336,15 @@ class StackedAutoEncoder(AutoEncoder):
         [64, 32, 8]
     """
 
+    deterministic_training = True
+    xla_faster_on_cpu = True  # benchmarks/results/speed_spread.md
+    benchmark_config = dict(units=(256, 128), latent_dim=32)
+    benchmark_reference = "autoencoder"
+    preset = PresetSpec(
+        "stacked_ae_mnist",
+        "A stacked autoencoder (784 -> 256 -> 128 -> 32), greedy layer-wise pretraining "
+        "then fine-tuning, for 28x28 digits.",
+        "test_mse")
     recipe = Recipe(epochs=20, model_args={"units": (256, 128), "latent_dim": 32},
                     run_args={"pretrain_epochs": 2})
 

@@ -28,7 +28,7 @@ from keras_gen.networks.resnet import resnet_generator
 from keras_gen.training import GenerativeModel, Update, register_family
 from keras_gen.training.arguments import image_shape_of, size
 from keras_gen.training.optimizers import OptimizerSpec
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import PresetSpec, Recipe
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -110,6 +110,14 @@ class CycleGAN(GenerativeModel):
         ('g_loss', 'd_loss', 'g_adversarial')
     """
 
+    benchmark_config = dict(base_filters=32, num_blocks=4)
+    benchmark_reference = "cyclegan"
+    preset = PresetSpec(
+        "cyclegan_digits_mnist",
+        "CycleGAN (two ResNet generators of 16 base filters and 4 blocks, two PatchGANs, "
+        "cycle and identity losses, image pool) between scikit-learn's digits and MNIST "
+        "digits, unpaired.",
+        "test_cycle_loss")
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 16, "num_blocks": 4})
 
     optimizer_names = ("generators", "discriminators")

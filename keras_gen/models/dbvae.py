@@ -19,7 +19,7 @@ from keras_gen import losses as L
 from keras_gen.models.vae import VAE
 from keras_gen.networks import conv_classifier_encoder
 from keras_gen.training import register_family
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import PresetSpec, Recipe
 
 
 @register_family("dbvae")
@@ -41,6 +41,13 @@ class DBVAE(VAE):
         (8,)
     """
 
+    benchmark_config = dict(latent_dim=8)
+    benchmark_reference = "dbvae"
+    preset = PresetSpec(
+        "dbvae_mnist",
+        "A debiasing VAE on the biased '7 or not' digit task: a classifier trained "
+        "jointly with a VAE whose latent density re-weights the batches towards rare 7s.",
+        "test_accuracy", samples=0)
     recipe = Recipe(epochs=15, model_args={"latent_dim": 8})
 
     batch_layout = "debiasing"

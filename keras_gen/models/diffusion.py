@@ -37,7 +37,7 @@ from keras_gen.training import (
 )
 from keras_gen.training.arguments import image_shape_of, size
 from keras_gen.training.optimizers import OptimizerSpec
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import PresetSpec, Recipe
 
 SCHEDULES = ("linear", "cosine")
 
@@ -65,6 +65,13 @@ class DiffusionModel(GenerativeModel):
         (2, 8, 8, 1)
     """
 
+    benchmark_config = dict(base_filters=32)
+    benchmark_reference = "diffusion"
+    preset = PresetSpec(
+        "diffusion_mnist",
+        "A small DDPM (U-Net, 32 base filters, 1,000 steps, linear schedule, EMA) for "
+        "28x28 digits, sampled with DDIM in 50 steps.",
+        "fid", samples=500)
     recipe = Recipe(epochs=1000, minutes=4, model_args={"base_filters": 32})
     optimizer_spec = OptimizerSpec(2e-4)
 

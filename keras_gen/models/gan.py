@@ -38,7 +38,7 @@ from keras_gen.training import (
 )
 from keras_gen.training.arguments import image_shape_of, size, sizes
 from keras_gen.training.optimizers import OptimizerSpec
-from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
+from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, PresetSpec, Recipe
 
 ARCHITECTURES = ("mlp", "dcgan")
 
@@ -72,6 +72,14 @@ class GAN(GenerativeModel):
         ['d_loss', 'fake_output', 'g_loss', 'real_output']
     """
 
+    # the keras.io-style reference has no EMA generator: timed without it
+    benchmark_config = dict(latent_dim=64, units=(256, 512), ema_decay=None)
+    benchmark_reference = "dcgan"
+    preset = PresetSpec(
+        "gan_mnist",
+        "An MLP GAN (128 and 256 units, non-saturating loss, 64-d noise, EMA generator) "
+        "for 28x28 digits.",
+        "fid")
     recipe = Recipe(epochs=1000, minutes=3, model_args={"latent_dim": 64, "units": (128, 256)},
                     run_args=ADVERSARIAL_RUN_ARGS)
 
@@ -326,6 +334,13 @@ class DCGAN(GAN):
         (None, 32, 32, 3)
     """
 
+    # the keras.io-style reference has no EMA generator: timed without it
+    benchmark_config = dict(latent_dim=100, ema_decay=None)
+    benchmark_reference = "dcgan"
+    preset = PresetSpec(
+        "dcgan_mnist",
+        "A DCGAN (100-d noise, 64 base filters, EMA generator) for 28x28 digits.",
+        "fid")
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32},
                     run_args=ADVERSARIAL_RUN_ARGS)
     preset_recipe = Recipe(epochs=90, model_args={"base_filters": 64},

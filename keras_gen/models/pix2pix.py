@@ -24,7 +24,7 @@ from keras_gen.networks.unet import unet_generator
 from keras_gen.training import GenerativeModel, Update, register_family
 from keras_gen.training.arguments import image_shape_of, size
 from keras_gen.training.optimizers import OptimizerSpec
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import PresetSpec, Recipe
 
 
 def to_model_range(images):
@@ -54,6 +54,14 @@ class Pix2Pix(GenerativeModel):
         ['d_loss', 'g_adversarial', 'g_loss', 'l1_loss']
     """
 
+    deterministic_training = True
+    benchmark_config = dict(base_filters=32)
+    benchmark_reference = "pix2pix"
+    preset = PresetSpec(
+        "pix2pix_edges_mnist",
+        "pix2pix (U-Net, PatchGAN on (input, output) pairs, L1 weight 100) from Sobel "
+        "edge maps to 28x28 digits.",
+        "test_l1_loss")
     recipe = Recipe(epochs=1000, minutes=3, model_args={"base_filters": 32})
 
     optimizer_names = ("generator", "discriminator")

@@ -26,7 +26,7 @@ from keras_gen.networks.masked import gated_pixelcnn_network, pixelcnn_network
 from keras_gen.networks.shifted import shifted_pixelcnn_network
 from keras_gen.training import GenerativeModel, first_element, register_family
 from keras_gen.training.arguments import image_shape_of, size
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import PresetSpec, Recipe
 
 
 class AutoregressiveImageModel(GenerativeModel):
@@ -225,6 +225,14 @@ class PixelCNN(AutoregressiveImageModel):
         ['bits_per_dim', 'loss']
     """
 
+    deterministic_training = True
+    benchmark_config = dict(filters=32, num_blocks=5, gated=True)
+    benchmark_reference = "pixelcnn"
+    preset = PresetSpec(
+        "pixelcnn_mnist",
+        "A small masked PixelCNN (32 filters, 15 blocks) of binarised 28x28 digits, exact "
+        "likelihood, with the cached sampler.",
+        "test_bits_per_dim", samples=200)
     recipe = Recipe(epochs=1000, minutes=4, batch_size=16,
                     model_args={"filters": 32, "num_blocks": 15, "levels": 2})
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from keras_gen.models.pixelcnn import AutoregressiveImageModel
 from keras_gen.networks.pixelrnn import VARIANTS, pixelrnn_network
 from keras_gen.training import register_family
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import PresetSpec, Recipe
 
 
 @register_family("pixelrnn")
@@ -34,6 +34,13 @@ class PixelRNN(AutoregressiveImageModel):
         ['bits_per_dim', 'loss']
     """
 
+    deterministic_training = True
+    benchmark_config = dict(variant="diagonal", units=32, num_layers=2)
+    benchmark_reference = "pixelcnn"
+    preset = PresetSpec(
+        "pixelrnn_mnist",
+        "A Row LSTM PixelRNN (32 units, 2 layers) of binarised 28x28 digits.",
+        "test_bits_per_dim", samples=100)
     recipe = Recipe(epochs=1000, minutes=3, batch_size=16,
                     model_args={"variant": "row", "units": 32, "num_layers": 2, "levels": 2})
 

@@ -34,7 +34,7 @@ from keras_gen.networks.progan import (
 from keras_gen.training import first_element, register_family
 from keras_gen.training.arguments import size
 from keras_gen.training.optimizers import OptimizerSpec
-from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
+from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, PresetSpec, Recipe
 
 
 def growth_schedule(images_seen, images_per_phase, levels):
@@ -80,6 +80,14 @@ class ProGAN(WGAN_GP):
         (2, 16, 16, 3)
     """
 
+    benchmark_config = {}
+    benchmark_reference = "progan"
+    preset = PresetSpec(
+        "progan_openmoji",
+        "A ProGAN grown 4x4 -> 32x32 inside one fit (6,000 images per phase, at most 64 "
+        "filters, equalised learning rate, pixel norm, minibatch stddev, WGAN-GP) for "
+        "colour emoji.",
+        "fid")
     recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3,
                     model_args={"images_per_phase": 6_000, "max_filters": 64}, image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 

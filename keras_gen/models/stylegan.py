@@ -38,7 +38,7 @@ from keras_gen.networks.stylegan import (
 from keras_gen.training import Update, first_element, register_family
 from keras_gen.training.arguments import size
 from keras_gen.training.optimizers import OptimizerSpec
-from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, Recipe
+from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, PresetSpec, Recipe
 
 _UNUSED_GAN_ARGS = ("units", "discriminator_batch_norm", "discriminator_dropout", "spectral_norm",
                     "architecture")
@@ -102,6 +102,13 @@ class StyleGAN(GAN):
         (2, 16, 16, 3)
     """
 
+    benchmark_config = {}
+    benchmark_reference = "stylegan"
+    preset = PresetSpec(
+        "stylegan_faces",
+        "A small StyleGAN2 (at most 64 filters, mapping network, modulated convolutions, "
+        "style mixing, lazy R1, EMA generator, tanh output) for 32x32 emoji faces.",
+        "fid")
     recipe = Recipe(dataset="openmoji_faces", epochs=1000, minutes=6,
                     model_args={"max_filters": 64}, image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 

@@ -23,7 +23,7 @@ from keras_gen.latent import normal_from_seeds
 from keras_gen.networks import conv_decoder, conv_encoder
 from keras_gen.training import GenerativeModel, first_element, register_family
 from keras_gen.training.arguments import image_shape_of, size, sizes
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import PresetSpec, Recipe
 from keras_gen.training.conditioning import LabelConditioned
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -57,6 +57,12 @@ class VAE(GenerativeModel):
         (3, 28, 28, 1)
     """
 
+    benchmark_config = dict(latent_dim=16)
+    benchmark_reference = "vae"
+    preset = PresetSpec(
+        "vae_mnist",
+        "A convolutional VAE (16-d latent, Bernoulli decoder) for 28x28 digits.",
+        "test_loss")
     recipe = Recipe(epochs=30, model_args={"latent_dim": 16})
 
     loss_names = ("loss", "reconstruction_loss", "kl_loss")
@@ -290,6 +296,13 @@ class BetaVAE(VAE):
         4.0
     """
 
+    benchmark_config = dict(latent_dim=16, beta=4.0)
+    benchmark_reference = "vae"
+    preset = PresetSpec(
+        "beta_vae_mnist",
+        "A convolutional beta-VAE (beta 4, 16-d latent) for 28x28 digits: smoother, more "
+        "disentangled latent traversals than the VAE's.",
+        "test_loss")
     recipe = Recipe(epochs=30, model_args={"latent_dim": 16, "beta": 4.0})
 
     smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8, beta=4.0)
@@ -312,6 +325,13 @@ class ConditionalVAE(LabelConditioned, VAE):
         (3, 28, 28, 1)
     """
 
+    benchmark_config = dict(latent_dim=16, num_classes=10)
+    benchmark_reference = "vae"
+    preset = PresetSpec(
+        "cvae_mnist",
+        "A conditional VAE (16-d latent, one-hot digit label joined to the encoder and "
+        "decoder inputs) for 28x28 digits.",
+        "class_consistency")
     recipe = Recipe(epochs=30, model_args={"latent_dim": 16})
 
     smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8, num_classes=3)

@@ -14,9 +14,9 @@ from keras_gen.training.base import (
     warmed_up_decay,
 )
 from keras_gen.training.optimizers import OptimizerSpec
-from keras_gen.training.recipe import Recipe
+from keras_gen.training.recipe import PresetSpec, Recipe
 from keras_gen.training.run import TrainingRun
 
 __all__ = ["BATCH_LAYOUTS", "FAMILIES", "GenerativeModel", "Update", "first_element",
-           "global_batch_mean", "OptimizerSpec", "Recipe", "reduce_loss", "register_family", "run_when", "TrainingRun",
+           "global_batch_mean", "OptimizerSpec", "PresetSpec", "Recipe", "reduce_loss", "register_family", "run_when", "TrainingRun",
            "update_moving_average", "warmed_up_decay"]

@@ -248,6 +248,35 @@ class GenerativeModel(keras.Model):
     #: budget; `None`: the quick `recipe` is also the preset's. A family's own, never
     #: inherited (ProGAN is a WGAN_GP but does not train on WGAN-GP's digits).
     preset_recipe = None
+    # Facts measured or chosen per family, read with `declared` (a family's own, never a
+    # parent's: a subclass that inherited them would claim its parent's measurements).
+    #: Training draws no noise inside `train_step`: two replicas equal one device exactly
+    #: (the shared tests check it of every family that says so).
+    deterministic_training = False
+    #: XLA measured faster than plain graphs for this family on a CPU in every fresh process
+    #: of `benchmarks/speed_spread.py`; `jit_compile="auto"` turns it on there.
+    xla_faster_on_cpu = False
+    #: Constructor arguments of `benchmarks/speed.py` (28x28 digits, at the sizes the docs use).
+    benchmark_config = None
+    #: The keras.io-style reference `benchmarks/speed.py` times the family against, on the
+    #: same networks (a key of `benchmarks/reference_models.REFERENCES`; None: no reference).
+    benchmark_reference = None
+    #: The family's shipped preset (`keras_gen.presets.PresetSpec`): its name, card text and
+    #: headline; None: the family ships none.
+    preset = None
+
+    @classmethod
+    def declared(cls, name):
+        """A family fact that is the family's own (`deterministic_training`,
+        `xla_faster_on_cpu`, `benchmark_config`, `benchmark_reference`, `preset`,
+        `preset_recipe`): the class's own value, or the base class's default, never a parent
+        family's.
+
+        Examples:
+            >>> FAMILIES["dcgan"].declared("benchmark_config") == FAMILIES["gan"].benchmark_config
+            False
+        """
+        return vars(cls)[name] if name in vars(cls) else getattr(GenerativeModel, name)
 
     @classmethod
     def recipe_named(cls, kind):
@@ -260,7 +289,7 @@ class GenerativeModel(keras.Model):
         """
         if kind not in RECIPE_KINDS:
             raise ValueError(f"recipe must be one of {RECIPE_KINDS}, got {kind!r}")
-        own = cls.__dict__.get("preset_recipe")
+        own = cls.declared("preset_recipe")
         return cls.recipe if kind == "quick" or own is None else own
 
     @classmethod

@@ -23,6 +23,24 @@ RECIPE_KINDS = ("quick", "preset")
 
 
 @dataclasses.dataclass(frozen=True)
+class PresetSpec:
+    """A family's shipped preset (the family's `preset`): its name, what its card says it is,
+    the figure the card leads with (measured on held-out data) and how many samples it is
+    judged on (0: none, as for DB-VAE, whose decoder serves its classifier). It is trained with
+    the family's preset recipe (`apps/make_presets.py`).
+
+    Examples:
+        >>> PresetSpec("vae_mnist", "A VAE for digits.", "test_loss").samples
+        1000
+    """
+
+    name: str
+    description: str
+    headline: str
+    samples: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
 class Recipe:
     """Data, budget, constructor arguments and learning rates of a family's default run.
 

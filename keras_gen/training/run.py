@@ -40,10 +40,6 @@ from keras_gen.export import export
 from keras_gen.plots import plot_history
 from keras_gen.training.base import FAMILIES, first_element
 
-# Families whose training step measured faster with XLA than without on a CPU in every one of
-# three fresh processes of benchmarks/speed_spread.py (benchmarks/results/speed_spread.md).
-# With a GPU, XLA is on for all (not measured here).
-XLA_FASTER_ON_CPU = ("autoencoder", "stacked_ae", "sparse_ae")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
@@ -61,7 +57,8 @@ def resolve_jit(choice, family_name, strategy_name="default"):
     if choice == "auto":
         if tf.config.list_physical_devices("GPU"):
             return True
-        return family_name in XLA_FASTER_ON_CPU and strategy_name == "default"
+        # as measured per family on CPUs (`xla_faster_on_cpu`); with a GPU, on for all
+        return FAMILIES[family_name].declared("xla_faster_on_cpu") and strategy_name == "default"
     return choice == "on"
 
 
