@@ -16,7 +16,8 @@ from keras_gen.augment import (
     parse_policy,
     translate,
 )
-from keras_gen.models import FAMILIES, GAN
+from keras_gen.models import FAMILIES
+from keras_gen.models.gan import AdversarialModel
 
 
 def test_translation_shifts_with_zero_fill():
@@ -81,7 +82,7 @@ def test_the_policy_is_checked_and_the_transformations_are_differentiable():
     np.testing.assert_array_equal(diff_augment(x, ""), x)
 
 
-GAN_FAMILIES = sorted(name for name, cls in FAMILIES.items() if issubclass(cls, GAN))
+GAN_FAMILIES = sorted(name for name, cls in FAMILIES.items() if issubclass(cls, AdversarialModel))
 
 
 def augmented_case(family, policy):

@@ -133,7 +133,8 @@ def render(hexcode, image_size=DEFAULT_SIZE, style="colour"):
         return np.asarray(image, np.uint8)
 
 
-def _cache_dir():
+def cache_dir():
+    """The folder of keras_gen's caches: `$KERAS_GEN_CACHE`, default `~/.cache/keras_gen`."""
     return os.environ.get("KERAS_GEN_CACHE", os.path.join(os.path.expanduser("~"), ".cache",
                                                            "keras_gen"))
 
@@ -147,7 +148,7 @@ def rendered(image_size=DEFAULT_SIZE, style="colour"):
     image_size = tuple(int(s) for s in image_size)
     hexcodes = [row["hexcode"] for row in metadata()]
     prefix = "openmoji" if style == "colour" else f"openmoji_{style}"
-    path = os.path.join(_cache_dir(), f"{prefix}_{image_size[0]}x{image_size[1]}.npz")
+    path = os.path.join(cache_dir(), f"{prefix}_{image_size[0]}x{image_size[1]}.npz")
     if os.path.exists(path):
         try:
             with np.load(path) as cached:

@@ -25,7 +25,7 @@ from keras import ops
 
 from keras_gen import losses as L
 from keras_gen.augment import diff_augment, parse_policy
-from keras_gen.latent import normal_from_seeds
+from keras_gen.latent import normal_from_seeds, truncate_normal
 from keras_gen.networks import mlp_discriminator, mlp_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
 from keras_gen.training import (
@@ -43,82 +43,50 @@ from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, PresetSpec, Recipe
 ARCHITECTURES = ("mlp", "dcgan")
 
 
-@register_family("gan")
-class GAN(GenerativeModel):
-    """GAN with MLP (default) or DCGAN networks and optional stabilisers.
+class AdversarialModel(GenerativeModel):
+    """The adversarial training every GAN family shares: G and D updated in turn (`n_critic`
+    D steps per G step), one generator pass for both players' losses, the stabilisers below,
+    an EMA copy of G for sampling and export, sampling from seeds, and the export contract.
+    A family chooses its networks: it sets its own network arguments, then calls this
+    `__init__`, which builds them with the family's `build_networks()`; class conditioning is
+    the shared `ConditionalPair` a family opts into.
 
     Args:
         image_shape: `(height, width, channels)`; data in [-1, 1] (`value_range`).
         latent_dim: size of z ~ N(0, I).
-        architecture: `"mlp"` or `"dcgan"`.
         loss: one of `keras_gen.losses.ADVERSARIAL_LOSSES`.
         label_smoothing: one-sided: real targets become `1 - label_smoothing`.
         instance_noise: stddev of Gaussian noise added to D's inputs, annealed linearly to 0
             over `instance_noise_steps` discriminator steps.
+        instance_noise_steps: the discriminator steps the instance noise anneals over.
         augment: DiffAugment policy applied, in training, to the real and the generated
             images before D scores them, e.g. `"color,translation,cutout"` (`""`: none).
-        spectral_norm: spectral normalization on D's layers.
         ema_decay: keep an exponential moving average of G's weights with this decay (0.999)
             and use it in `sample`, `generate_from` and export; `None`: sample G itself.
         n_critic: discriminator steps per generator step.
         gradient_penalty_weight: WGAN-GP penalty weight (0 for none).
-
-    Examples:
-        >>> import numpy as np
-        >>> gan = GAN(latent_dim=8, units=(32,))
-        >>> gan.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
-        >>> x = np.random.uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
-        >>> sorted(gan.fit(x, batch_size=8, epochs=1, verbose=0).history)
-        ['d_loss', 'fake_output', 'g_loss', 'real_output']
+        seed: seed of the noise drawn in training.
     """
-
-    # the keras.io-style reference has no EMA generator: timed without it
-    benchmark_config = dict(latent_dim=64, units=(256, 512), ema_decay=None)
-    benchmark_reference = "dcgan"
-    preset = PresetSpec(
-        "gan_mnist",
-        "An MLP GAN (128 and 256 units, non-saturating loss, 64-d noise, EMA generator) "
-        "for 28x28 digits.",
-        "fid")
-    recipe = Recipe(epochs=1000, minutes=3, model_args={"latent_dim": 64, "units": (128, 256)},
-                    run_args=ADVERSARIAL_RUN_ARGS)
 
     optimizer_names = ("generator", "discriminator")
     optimizer_spec = OptimizerSpec(2e-4, beta_1=0.5)  # the DCGAN paper's, for each network
     loss_names = ("d_loss", "g_loss", "real_output", "fake_output")
     value_range = (-1.0, 1.0)
     default_signature = "generate"
-    smoke_config = dict(latent_dim=4, units=(8,), ema_decay=0.9)
     condition_dim = 0
-    #: The `architecture` values `build_networks` knows.
-    architectures = ARCHITECTURES
+    #: Batches carry class labels that steer G and D (`ConditionalPair` families).
+    conditional = False
+    #: `sample` and the exported `sample` take a truncation of z (the truncation trick).
+    takes_truncation = False
+    #: The `architecture` values a family's `build_networks` knows.
+    architectures = ()
     #: Score real and generated images in one discriminator call (D without batch norm).
     joint_discriminator_pass = False
 
-    def __init__(
-        self,
-        image_shape=(28, 28, 1),
-        latent_dim=64,
-        architecture="mlp",
-        loss="non_saturating",
-        units=(256, 512),
-        base_filters=64,
-        label_smoothing=0.0,
-        instance_noise=0.0,
-        instance_noise_steps=2000,
-        augment="",
-        spectral_norm=False,
-        ema_decay=0.999,
-        n_critic=1,
-        gradient_penalty_weight=0.0,
-        discriminator_batch_norm=True,
-        discriminator_dropout=0.3,
-        seed=None,
-        **kwargs,
-    ):
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=64, loss="non_saturating",
+                 label_smoothing=0.0, instance_noise=0.0, instance_noise_steps=2000, augment="",
+                 ema_decay=0.999, n_critic=1, gradient_penalty_weight=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if architecture not in self.architectures:
-            raise ValueError(f"architecture must be one of {self.architectures}, got {architecture!r}")
         if loss not in L.ADVERSARIAL_LOSSES:
             raise ValueError(f"loss must be one of {L.ADVERSARIAL_LOSSES}, got {loss!r}")
         if not 0.0 <= float(label_smoothing) < 1.0:
@@ -127,20 +95,14 @@ class GAN(GenerativeModel):
             raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
         self.image_shape = image_shape_of(image_shape)
         self.latent_dim = size("latent_dim", latent_dim)
-        self.architecture = architecture
         self.loss_kind = loss
-        self.units = sizes("units", units)
-        self.base_filters = size("base_filters", base_filters)
         self.label_smoothing = float(label_smoothing)
         self.instance_noise = float(instance_noise)
         self.instance_noise_steps = size("instance_noise_steps", instance_noise_steps)
         self.augment = ",".join(parse_policy(augment))
-        self.spectral_norm = bool(spectral_norm)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.n_critic = size("n_critic", n_critic)
         self.gradient_penalty_weight = float(gradient_penalty_weight)
-        self.discriminator_batch_norm = bool(discriminator_batch_norm)
-        self.discriminator_dropout = float(discriminator_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         if self.gradient_penalty_weight:
@@ -154,25 +116,15 @@ class GAN(GenerativeModel):
                 self.ema_generator.set_weights(self.generator.get_weights())
         self.build()
 
+    def checked_architecture(self, architecture):
+        """`architecture` when the family's `build_networks` knows it, else a `ValueError`."""
+        if architecture not in self.architectures:
+            raise ValueError(f"architecture must be one of {self.architectures}, got {architecture!r}")
+        return architecture
+
     def build_networks(self):
-        """Return `(generator, discriminator)` for the chosen architecture."""
-        if self.architecture == "dcgan":
-            return (
-                dcgan_generator(self.latent_dim, self.image_shape, base_filters=self.base_filters,
-                                condition_dim=self.condition_dim),
-                dcgan_discriminator(self.image_shape, base_filters=self.base_filters,
-                                    condition_dim=self.condition_dim,
-                                    batch_norm=self.discriminator_batch_norm,
-                                    spectral_norm=self.spectral_norm,
-                                    dropout=self.discriminator_dropout),
-            )
-        return (
-            mlp_generator(self.latent_dim, self.image_shape, units=self.units,
-                          condition_dim=self.condition_dim),
-            mlp_discriminator(self.image_shape, units=self.units[::-1],
-                              condition_dim=self.condition_dim, spectral_norm=self.spectral_norm,
-                              dropout=self.discriminator_dropout),
-        )
+        """Return `(generator, discriminator)`: each family builds its own."""
+        raise NotImplementedError
 
     def build(self, input_shape=None):
         self.built = True
@@ -182,6 +134,7 @@ class GAN(GenerativeModel):
         return network.trainable_variables
 
     # ------------------------------------------------------------------ conditioning hooks
+    # (unconditional; class conditioning is the shared `ConditionalPair` a family opts into)
     def split_batch(self, data):
         """`(images, labels)`; the unconditional GAN ignores labels."""
         return first_element(data), None
@@ -191,6 +144,9 @@ class GAN(GenerativeModel):
 
     def discriminator_inputs(self, images, labels):
         return images
+
+    def sampling_labels(self, num_images, labels=None):
+        return None
 
     # ------------------------------------------------------------------ training
     def discriminator_steps(self):
@@ -281,47 +237,149 @@ class GAN(GenerativeModel):
         images = self.sampling_generator(self.generator_inputs(z, labels), training=False)
         return ops.clip((ops.cast(images, "float32") + 1.0) / 2.0, 0.0, 1.0)
 
-    def sample(self, num_images, seed=0, labels=None):
-        """`num_images` images in [0, 1] (NumPy) from noise drawn with NumPy seed `seed`."""
+    def sample(self, num_images, seed=0, labels=None, truncation=None):
+        """`num_images` images in [0, 1] (NumPy) from noise drawn with NumPy seed `seed`;
+        conditional models cycle the classes unless `labels` are given; `truncation` > 0
+        (families with `takes_truncation`) truncates z to `[-truncation, truncation]`."""
         z = np.random.default_rng(seed).standard_normal((int(num_images), self.latent_dim))
-        return ops.convert_to_numpy(self.generate_from(z.astype("float32"), labels))
+        z = self._truncated(z.astype("float32"), truncation)
+        return ops.convert_to_numpy(self.generate_from(
+            z, self.sampling_labels(num_images, labels)))
 
-    def sample_from_seeds(self, seeds, labels=None):
-        """One image per integer seed (stateless: the same seed gives the same image anywhere)."""
-        return self.generate_from(normal_from_seeds(seeds, self.latent_dim), labels)
+    def sample_from_seeds(self, seeds, labels=None, truncation=None):
+        """One image per integer seed (stateless: the same seed gives the same image anywhere);
+        `truncation` (a scalar or one value per seed, <= 0 for none) as in `sample`."""
+        z = self._truncated(normal_from_seeds(seeds, self.latent_dim), truncation)
+        return self.generate_from(z, labels)
+
+    def _truncated(self, z, truncation):
+        if truncation is None:
+            return z
+        if not self.takes_truncation:
+            raise ValueError(f"{type(self).__name__} takes no truncation")
+        return truncate_normal(z, truncation)
 
     def call(self, z, training=False):
         return self.generate_from(z)
 
     def serving_endpoints(self):
+        """`generate` (z, and labels when conditional) and `sample` (seeds, labels when
+        conditional, a truncation per seed when the family `takes_truncation`)."""
         z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
         seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
-        return {
-            "generate": (lambda z: {"images": self.generate_from(z)}, [z_spec]),
-            "sample": (lambda seeds: {"images": self.sample_from_seeds(seeds)}, [seeds_spec]),
-        }
+        labels_spec = tf.TensorSpec((None,), tf.int32, name="labels")
+        truncation_spec = tf.TensorSpec((None,), tf.float32, name="truncation")
+        images = lambda x: {"images": x}  # noqa: E731
+        if self.conditional:
+            generate = (lambda z, labels: images(self.generate_from(z, labels)),
+                        [z_spec, labels_spec])
+            sample = ((lambda seeds, labels, truncation: images(
+                          self.sample_from_seeds(seeds, labels, truncation)),
+                       [seeds_spec, labels_spec, truncation_spec]) if self.takes_truncation else
+                      (lambda seeds, labels: images(self.sample_from_seeds(seeds, labels)),
+                       [seeds_spec, labels_spec]))
+        else:
+            generate = (lambda z: images(self.generate_from(z)), [z_spec])
+            sample = ((lambda seeds, truncation: images(
+                          self.sample_from_seeds(seeds, truncation=truncation)),
+                       [seeds_spec, truncation_spec]) if self.takes_truncation else
+                      (lambda seeds: images(self.sample_from_seeds(seeds)), [seeds_spec]))
+        return {"generate": generate, "sample": sample}
 
     def get_config(self):
         config = super().get_config()
         config.update(
             image_shape=list(self.image_shape),
             latent_dim=self.latent_dim,
-            architecture=self.architecture,
             loss=self.loss_kind,
-            units=list(self.units),
-            base_filters=self.base_filters,
             label_smoothing=self.label_smoothing,
             instance_noise=self.instance_noise,
             instance_noise_steps=self.instance_noise_steps,
             augment=self.augment,
-            spectral_norm=self.spectral_norm,
             ema_decay=self.ema_decay,
             n_critic=self.n_critic,
             gradient_penalty_weight=self.gradient_penalty_weight,
-            discriminator_batch_norm=self.discriminator_batch_norm,
-            discriminator_dropout=self.discriminator_dropout,
             seed=self.seed,
         )
+        return config
+
+
+@register_family("gan")
+class GAN(AdversarialModel):
+    """GAN with MLP (default) or DCGAN networks and optional stabilisers.
+
+    Args:
+        image_shape: `(height, width, channels)`; data in [-1, 1] (`value_range`).
+        latent_dim: size of z ~ N(0, I).
+        architecture: `"mlp"` or `"dcgan"`.
+        units: the MLP's hidden widths (G's; D's are the reverse).
+        base_filters: the DCGAN networks' width.
+        spectral_norm: spectral normalization on D's layers.
+        discriminator_batch_norm: batch norm in the DCGAN discriminator.
+        discriminator_dropout: dropout in D.
+        **kwargs: the training's (`AdversarialModel`: loss, label_smoothing, instance_noise,
+            augment, ema_decay, n_critic, gradient_penalty_weight, seed).
+
+    Examples:
+        >>> import numpy as np
+        >>> gan = GAN(latent_dim=8, units=(32,))
+        >>> gan.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+        >>> x = np.random.uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+        >>> sorted(gan.fit(x, batch_size=8, epochs=1, verbose=0).history)
+        ['d_loss', 'fake_output', 'g_loss', 'real_output']
+    """
+
+    # the keras.io-style reference has no EMA generator: timed without it
+    benchmark_config = dict(latent_dim=64, units=(256, 512), ema_decay=None)
+    benchmark_reference = "dcgan"
+    preset = PresetSpec(
+        "gan_mnist",
+        "An MLP GAN (128 and 256 units, non-saturating loss, 64-d noise, EMA generator) "
+        "for 28x28 digits.",
+        "fid")
+    recipe = Recipe(epochs=1000, minutes=3, model_args={"latent_dim": 64, "units": (128, 256)},
+                    run_args=ADVERSARIAL_RUN_ARGS)
+
+    smoke_config = dict(latent_dim=4, units=(8,), ema_decay=0.9)
+    architectures = ARCHITECTURES
+
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=64, architecture="mlp",
+                 units=(256, 512), base_filters=64, spectral_norm=False,
+                 discriminator_batch_norm=True, discriminator_dropout=0.3, **kwargs):
+        self.architecture = self.checked_architecture(architecture)
+        self.units = sizes("units", units)
+        self.base_filters = size("base_filters", base_filters)
+        self.spectral_norm = bool(spectral_norm)
+        self.discriminator_batch_norm = bool(discriminator_batch_norm)
+        self.discriminator_dropout = float(discriminator_dropout)
+        super().__init__(image_shape=image_shape, latent_dim=latent_dim, **kwargs)
+
+    def build_networks(self):
+        """Return `(generator, discriminator)` for the chosen architecture."""
+        if self.architecture == "dcgan":
+            return (
+                dcgan_generator(self.latent_dim, self.image_shape, base_filters=self.base_filters,
+                                condition_dim=self.condition_dim),
+                dcgan_discriminator(self.image_shape, base_filters=self.base_filters,
+                                    condition_dim=self.condition_dim,
+                                    batch_norm=self.discriminator_batch_norm,
+                                    spectral_norm=self.spectral_norm,
+                                    dropout=self.discriminator_dropout),
+            )
+        return (
+            mlp_generator(self.latent_dim, self.image_shape, units=self.units,
+                          condition_dim=self.condition_dim),
+            mlp_discriminator(self.image_shape, units=self.units[::-1],
+                              condition_dim=self.condition_dim, spectral_norm=self.spectral_norm,
+                              dropout=self.discriminator_dropout),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(architecture=self.architecture, units=list(self.units),
+                      base_filters=self.base_filters, spectral_norm=self.spectral_norm,
+                      discriminator_batch_norm=self.discriminator_batch_norm,
+                      discriminator_dropout=self.discriminator_dropout)
         return config
 
 

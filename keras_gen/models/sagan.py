@@ -28,27 +28,19 @@ truncated to `[-t, t]` (`keras_gen.latent.truncate_normal`; `t <= 0` is no trunc
 from __future__ import annotations
 
 import keras
-import numpy as np
-import tensorflow as tf
-from keras import ops
 
 from keras_gen import losses as L
-from keras_gen.latent import normal_from_seeds, truncate_normal
-from keras_gen.models.gan import GAN
+from keras_gen.models.gan import AdversarialModel
 from keras_gen.networks.biggan import residual_discriminator, residual_generator
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
-from keras_gen.training import Update, first_element, register_family
+from keras_gen.training import Update, register_family
 from keras_gen.training.arguments import size
 from keras_gen.training.optimizers import OptimizerSpec
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, PresetSpec, Recipe
-from keras_gen.training.conditioning import LabelConditioned
-
-# GAN arguments these networks do not use (MLP sizes, DCGAN's discriminator batch norm/dropout).
-_UNUSED_GAN_ARGS = ("units", "discriminator_batch_norm", "discriminator_dropout")
-
+from keras_gen.training.conditioning import ConditionalPair
 
 @register_family("sagan")
-class SAGAN(LabelConditioned, GAN):
+class SAGAN(ConditionalPair, AdversarialModel):
     """Self-attention GAN: residual (or DCGAN-style) G and D with self-attention, spectral
     norm everywhere, hinge loss, Adam(2e-4, beta_1=0, beta_2=0.9) for both and an EMA
     generator.
@@ -57,12 +49,14 @@ class SAGAN(LabelConditioned, GAN):
         latent_dim: size of z.
         base_filters: width of the highest-resolution blocks (the others double per stage).
         architecture: `"resnet"` (residual blocks) or `"dcgan"` (the DCGAN backbone).
+        spectral_norm: spectral normalization on every weight layer of G and D.
         attention: put the self-attention block in G and D.
+        embedding_dim: width of a shared class embedding (BigGAN's; 0: the one-hot label).
         conditional: class-conditional (conditional batch norm in G, projection D); batches
             are then `(images, labels)` and `num_classes` is required.
         num_classes: number of classes when conditional.
-        **kwargs: as `GAN` (image_shape, whose sides halve down to 4..7: 28, 32, 64;
-            n_critic, augment, ...).
+        **kwargs: the training's (`AdversarialModel`: image_shape, whose sides halve down to
+            4..7, such as 28, 32, 64; loss, ema_decay, n_critic, augment, ...).
 
     Examples:
         >>> gan = SAGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4)
@@ -85,6 +79,8 @@ class SAGAN(LabelConditioned, GAN):
     batch_layout = "images"  # "labelled" when conditional (see layout_for)
     architectures = ("resnet", "dcgan")
     joint_discriminator_pass = True  # no batch norm in D
+    takes_truncation = True
+    conditional = False  # an option: `conditional=True` (`ConditionalPair`)
     smoke_config = dict(latent_dim=4, base_filters=2, ema_decay=0.9)
 
     #: one rate for both networks measured better on 2 cores than the papers' two time-scale
@@ -94,23 +90,13 @@ class SAGAN(LabelConditioned, GAN):
     def __init__(self, latent_dim=128, base_filters=16, loss="hinge", spectral_norm=True,
                  ema_decay=0.999, attention=True, conditional=False, num_classes=None,
                  embedding_dim=0, architecture="resnet", **kwargs):
-        for name in _UNUSED_GAN_ARGS:
-            kwargs.pop(name, None)
-        self.conditional = bool(conditional)
-        self.num_classes = None if num_classes is None else int(num_classes)
-        if self.conditional and (self.num_classes is None or self.num_classes < 2):
-            raise ValueError(f"a conditional {type(self).__name__} needs num_classes >= 2, "
-                             f"got {num_classes!r}")
-        if not self.conditional and self.num_classes is not None:
-            raise ValueError(f"num_classes={num_classes!r} given to an unconditional "
-                             f"{type(self).__name__}; pass conditional=True to use labels")
-        self.batch_layout = "labelled" if self.conditional else "images"
-        self.condition_dim = self.num_classes if self.conditional else 0
+        self.architecture = self.checked_architecture(architecture)
+        self.base_filters = size("base_filters", base_filters)
+        self.spectral_norm = bool(spectral_norm)
+        self.init_conditioning(conditional, num_classes)
         self.attention = bool(attention)
         self.embedding_dim = size("embedding_dim", embedding_dim, least=0)
-        super().__init__(latent_dim=latent_dim, architecture=architecture, loss=loss,
-                         base_filters=base_filters, spectral_norm=spectral_norm,
-                         ema_decay=ema_decay, **kwargs)
+        super().__init__(latent_dim=latent_dim, loss=loss, ema_decay=ema_decay, **kwargs)
 
     @classmethod
     def layout_for(cls, config):
@@ -140,74 +126,10 @@ class SAGAN(LabelConditioned, GAN):
                                        condition_dim=self.condition_dim, attention=self.attention,
                                        spectral_norm=self.spectral_norm))
 
-    # ------------------------------------------------------------------ conditioning hooks
-    def split_batch(self, data):
-        if self.conditional:
-            return LabelConditioned.split_batch(self, data)
-        return first_element(data), None
-
-    def condition_vector(self, labels):
-        return self.one_hot(labels) if self.conditional else None
-
-    def generator_inputs(self, z, labels):
-        if not self.conditional:
-            return z
-        return [ops.convert_to_tensor(z, "float32"), self.condition_vector(labels)]
-
-    def discriminator_inputs(self, images, labels):
-        return [images, self.condition_vector(labels)] if self.conditional else images
-
-    # ------------------------------------------------------------------ sampling and export
-    def sample(self, num_images, seed=0, labels=None, truncation=None):
-        """`num_images` images in [0, 1] from the fixed NumPy seed `seed`; conditional models
-        cycle the classes unless `labels` are given; `truncation` > 0 truncates z to
-        `[-truncation, truncation]`."""
-        z = np.random.default_rng(seed).standard_normal((int(num_images), self.latent_dim))
-        z = z.astype("float32")
-        if truncation is not None:
-            z = truncate_normal(z, float(truncation))
-        labels = self.sample_labels(num_images, labels) if self.conditional else None
-        return ops.convert_to_numpy(self.generate_from(z, labels))
-
-    def sample_from_seeds(self, seeds, labels=None, truncation=None):
-        """One image per integer seed; `truncation` (a scalar or one value per seed, <= 0 for
-        none) applies the truncation trick."""
-        z = normal_from_seeds(seeds, self.latent_dim)
-        if truncation is not None:
-            z = truncate_normal(z, truncation)
-        return self.generate_from(z, labels)
-
-    def call(self, inputs, training=False):
-        if self.conditional:
-            z, labels = inputs
-            return self.generate_from(z, labels)
-        return self.generate_from(inputs)
-
-    def serving_endpoints(self):
-        z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
-        seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
-        truncation_spec = tf.TensorSpec((None,), tf.float32, name="truncation")
-        if not self.conditional:
-            return {
-                "generate": (lambda z: {"images": self.generate_from(z)}, [z_spec]),
-                "sample": (lambda seeds, truncation: {
-                    "images": self.sample_from_seeds(seeds, truncation=truncation)},
-                    [seeds_spec, truncation_spec]),
-            }
-        labels_spec = tf.TensorSpec((None,), tf.int32, name="labels")
-        return {
-            "generate": (lambda z, labels: {"images": self.generate_from(z, labels)},
-                         [z_spec, labels_spec]),
-            "sample": (lambda seeds, labels, truncation: {
-                "images": self.sample_from_seeds(seeds, labels, truncation)},
-                [seeds_spec, labels_spec, truncation_spec]),
-        }
-
     def get_config(self):
         config = super().get_config()
-        for name in _UNUSED_GAN_ARGS:
-            config.pop(name, None)
-        config.update(attention=self.attention, conditional=self.conditional,
+        config.update(architecture=self.architecture, base_filters=self.base_filters,
+                      spectral_norm=self.spectral_norm, attention=self.attention, conditional=self.conditional,
                       num_classes=self.num_classes, embedding_dim=self.embedding_dim)
         return config
 
@@ -232,17 +154,12 @@ class BigGAN(SAGAN):
     benchmark_reference = "hinge_gan"
     preset = PresetSpec(
         "biggan_openmoji",
-        "A small BigGAN (32 base filters, class-conditional batch norm from a shared "
+        "A small BigGAN (16 base filters, class-conditional batch norm from a shared "
         "embedding, projection discriminator, orthogonal regularisation) for 32x32 colour "
         "emoji of 10 groups.",
         "fid")
     recipe = Recipe(dataset="openmoji", epochs=1000, minutes=3, model_args={"base_filters": 16},
                     image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
-    #: BigGAN's own width (32 base filters) for 14 epochs of 500 steps, about 45 minutes on 2
-    #: cores: the preset, where the quick default has 16 filters for 3 minutes
-    preset_recipe = Recipe(dataset="openmoji", epochs=14, model_args={"base_filters": 32},
-                           image_size=(32, 32),
-                           run_args={**ADVERSARIAL_RUN_ARGS, "steps_per_epoch": 500})
 
     batch_layout = "labelled"
     loss_names = (*SAGAN.loss_names, "orthogonal_loss")

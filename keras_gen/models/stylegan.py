@@ -28,7 +28,7 @@ from keras import layers, ops
 
 from keras_gen import losses as L
 from keras_gen.latent import normal_from_seeds, truncate_w
-from keras_gen.models.gan import GAN
+from keras_gen.models.gan import AdversarialModel
 from keras_gen.networks.stylegan import (
     mapping_network,
     num_ws,
@@ -39,10 +39,6 @@ from keras_gen.training import Update, first_element, register_family
 from keras_gen.training.arguments import size
 from keras_gen.training.optimizers import OptimizerSpec
 from keras_gen.training.recipe import ADVERSARIAL_RUN_ARGS, PresetSpec, Recipe
-
-_UNUSED_GAN_ARGS = ("units", "discriminator_batch_norm", "discriminator_dropout", "spectral_norm",
-                    "architecture")
-
 
 @keras.saving.register_keras_serializable(package="keras_gen")
 class StyleMix(layers.Layer):
@@ -75,7 +71,7 @@ class StyleMix(layers.Layer):
 
 
 @register_family("stylegan")
-class StyleGAN(GAN):
+class StyleGAN(AdversarialModel):
     """StyleGAN2-style GAN: mapping network, modulated convolutions, noise inputs, style
     mixing, lazy R1, truncation in w space, EMA generator.
 
@@ -92,7 +88,7 @@ class StyleGAN(GAN):
         w_avg_decay: decay of the tracked mean w.
         output_activation: the synthesis network's last activation, `"tanh"` (default) or
             `"linear"` (StyleGAN2's).
-        **kwargs: as `GAN` (augment, n_critic, ...).
+        **kwargs: the training's (`AdversarialModel`: augment, n_critic, ...).
 
     Examples:
         >>> gan = StyleGAN(image_shape=(16, 16, 3), latent_dim=8, base_filters=4)
@@ -112,7 +108,6 @@ class StyleGAN(GAN):
     recipe = Recipe(dataset="openmoji_faces", epochs=1000, minutes=6,
                     model_args={"max_filters": 64}, image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 
-    architectures = ("style",)
     optimizer_spec = OptimizerSpec(2e-3, beta_1=0.0, beta_2=0.99, epsilon=1e-8)  # StyleGAN2's
     smoke_config = dict(latent_dim=4, w_dim=4, mapping_layers=2, base_filters=2, max_filters=4,
                         r1_interval=2, ema_decay=0.9)
@@ -121,8 +116,7 @@ class StyleGAN(GAN):
                  base_filters=32, max_filters=128, style_mixing=0.9, r1_gamma=0.01,
                  r1_interval=16, w_avg_decay=0.995, ema_decay=0.999, loss="non_saturating",
                  output_activation="tanh", **kwargs):
-        for name in _UNUSED_GAN_ARGS:
-            kwargs.pop(name, None)
+        self.base_filters = size("base_filters", base_filters)
         self.w_dim = size("w_dim", w_dim or latent_dim)
         self.mapping_layers = size("mapping_layers", mapping_layers, least=0)
         self.max_filters = size("max_filters", max_filters)
@@ -136,8 +130,8 @@ class StyleGAN(GAN):
         self.w_avg_decay = float(w_avg_decay)
         self.output_activation = str(output_activation)
         self.num_ws = num_ws(image_shape)
-        super().__init__(image_shape=image_shape, latent_dim=latent_dim, architecture="style",
-                         loss=loss, base_filters=base_filters, ema_decay=ema_decay, **kwargs)
+        super().__init__(image_shape=image_shape, latent_dim=latent_dim, loss=loss,
+                         ema_decay=ema_decay, **kwargs)
 
     def build(self, input_shape=None):
         # assigned in the step on every replica alike (the first replica's value is kept)
@@ -269,9 +263,7 @@ class StyleGAN(GAN):
 
     def get_config(self):
         config = super().get_config()
-        for name in _UNUSED_GAN_ARGS:
-            config.pop(name, None)
-        config.update(w_dim=self.w_dim, mapping_layers=self.mapping_layers,
+        config.update(base_filters=self.base_filters, w_dim=self.w_dim, mapping_layers=self.mapping_layers,
                       max_filters=self.max_filters, style_mixing=self.style_mixing,
                       r1_gamma=self.r1_gamma, r1_interval=self.r1_interval,
                       w_avg_decay=self.w_avg_decay, output_activation=self.output_activation)

@@ -6,6 +6,9 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_gen.training.arguments import size
+from keras_gen.training.base import first_element
+
 
 class LabelConditioned:
     """Mixin for models whose batches are `(images, labels)` with integer labels.
@@ -47,3 +50,58 @@ class LabelConditioned:
             tf.debugging.assert_non_negative(labels, message=message)
             tf.debugging.assert_less(labels, tf.constant(self.num_classes, tf.int32), message=message)
         return ops.one_hot(labels, self.num_classes, dtype="float32")
+
+
+class ConditionalPair(LabelConditioned):
+    """Class conditioning that a generator/discriminator pair opts into (the GAN families).
+
+    With `conditional` true the batches are `(images, labels)`, the one-hot label
+    (`condition_dim` wide) joins G's inputs after z and D's after the images, and samples cycle
+    the classes unless labels are given; how each network uses it (concatenation, conditional
+    batch norm, projection) is the network builder's. With it false the model is unconditional:
+    batches are images and labels are ignored. A family that is always conditional keeps the
+    class default; one where it is an option (SAGAN) calls `init_conditioning` with its
+    argument.
+    """
+
+    conditional = True
+
+    def init_conditioning(self, conditional, num_classes):
+        """Check and set `conditional`, `num_classes`, `condition_dim` and the batch layout
+        (before the networks are built); a `ValueError` names a bad combination."""
+        self.conditional = bool(conditional)
+        self.num_classes = None if num_classes is None else size("num_classes", num_classes)
+        name = type(self).__name__
+        if self.conditional and (self.num_classes is None or self.num_classes < 2):
+            raise ValueError(f"a conditional {name} needs num_classes >= 2, got {num_classes!r}")
+        if not self.conditional and self.num_classes is not None:
+            raise ValueError(f"num_classes={num_classes!r} given to an unconditional {name}; "
+                             "pass conditional=True to use labels")
+        self.batch_layout = "labelled" if self.conditional else "images"
+        self.condition_dim = self.num_classes if self.conditional else 0
+
+    def split_batch(self, data):
+        if self.conditional:
+            return LabelConditioned.split_batch(self, data)
+        return first_element(data), None
+
+    def condition_vector(self, labels):
+        return self.one_hot(labels) if self.conditional else None
+
+    def generator_inputs(self, z, labels):
+        if not self.conditional:
+            return z
+        return [ops.convert_to_tensor(z, "float32"), self.condition_vector(labels)]
+
+    def discriminator_inputs(self, images, labels):
+        return [images, self.condition_vector(labels)] if self.conditional else images
+
+    def sampling_labels(self, num_images, labels=None):
+        """The labels `sample` draws with: `sample_labels` when conditional, else none."""
+        return self.sample_labels(num_images, labels) if self.conditional else None
+
+    def call(self, inputs, training=False):
+        if self.conditional:
+            z, labels = inputs
+            return self.generate_from(z, labels)
+        return self.generate_from(inputs)

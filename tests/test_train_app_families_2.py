@@ -1,0 +1,9 @@
+"""Half of the families through the training app (the other half: test_train_app_families_1.py)."""
+
+import pytest
+from app_family_runs import CASES, check_family_trains_and_exports
+
+
+@pytest.mark.parametrize("family, dataset", CASES[1::2])
+def test_every_family_trains_and_exports(family, dataset, tmp_path, capsys):
+    check_family_trains_and_exports(family, dataset, tmp_path, capsys)
