@@ -105,8 +105,9 @@ def heldout_figures(model, task, entry, samples=None):
     return {k: round(float(v), 4) for k, v in figures.items()}
 
 
-def budget_words(recipe, run_args):
-    """How long a recipe trains, in words: "3 minutes" or "400 epochs of 500 steps"."""
+def budget_words(run_args):
+    """How long a run of these `TrainingRun` arguments trains, in words: "3 minutes" or "400
+    epochs of 500 steps"."""
     if run_args.get("time_budget_s"):
         return f"{run_args['time_budget_s'] / 60:g} minutes"
     steps = run_args.get("steps_per_epoch")
@@ -138,7 +139,7 @@ def quick_default(name, entry, train, machine, steps=None):
     run.fit()
     quick = dict(entry, recipe=family.recipe)
     return {"command": f"python apps/train.py {entry['family']}",
-            "budget": budget_words(family.recipe, run_args),
+            "budget": budget_words(run_args),
             "train_steps": run.summary.get("train_steps"),
             "figures": heldout_figures(run.model, run.task, quick, samples=20 if steps else None),
             "machine": machine, "saved": time.strftime("%Y-%m-%d", time.gmtime())}
@@ -213,7 +214,7 @@ def make(name, out, steps=None, runs=None, quick=True):
     attribution = data.attribution(entry["recipe"].dataset)
     meta = {"name": name, "family": entry["family"], "description": entry["description"],
             "training_data": entry["recipe"].dataset, "recipe": kind,
-            "budget": budget_words(entry["recipe"], run_args), "epochs": epochs,
+            "budget": budget_words(run_args), "epochs": epochs,
             "train_steps": run.summary.get("train_steps"), "minutes": entry["recipe"].minutes,
             "training_seconds": round(seconds, 1), "resumed_from_epoch": resumed or None,
             "machine": machine, "command": command}
