@@ -42,7 +42,6 @@ Sampling time is not part of the budget; it is reported per model.
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 import time
@@ -97,7 +96,7 @@ def truncation_kind(model):
     """What a model's `truncation` means (None when its `sample` takes none): BigGAN's
     threshold on z (`none` 0) unless its export metadata says otherwise (StyleGAN: psi in w
     space, `none` 1)."""
-    if "truncation" not in inspect.signature(model.sample).parameters:
+    if not getattr(model, "takes_truncation", False):
         return None
     declared = model.export_metadata().get("truncation") or {}
     return {"space": "z", "none": 0.0, **declared}

@@ -76,7 +76,7 @@ class AdversarialModel(GenerativeModel):
     condition_dim = 0
     #: Batches carry class labels that steer G and D (`ConditionalPair` families).
     conditional = False
-    #: `sample` and the exported `sample` take a truncation of z (the truncation trick).
+    #: `sample` and the exported `sample` take a truncation (of z here; StyleGAN: psi in w).
     takes_truncation = False
     #: The `architecture` values a family's `build_networks` knows.
     architectures = ()

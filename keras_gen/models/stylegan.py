@@ -108,6 +108,7 @@ class StyleGAN(AdversarialModel):
     recipe = Recipe(dataset="openmoji_faces", epochs=1000, minutes=6,
                     model_args={"max_filters": 64}, image_size=(32, 32), run_args=ADVERSARIAL_RUN_ARGS)
 
+    takes_truncation = True  # psi, in w space (1: none)
     optimizer_spec = OptimizerSpec(2e-3, beta_1=0.0, beta_2=0.99, epsilon=1e-8)  # StyleGAN2's
     smoke_config = dict(latent_dim=4, w_dim=4, mapping_layers=2, base_filters=2, max_filters=4,
                         r1_interval=2, ema_decay=0.9)
