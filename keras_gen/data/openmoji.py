@@ -139,6 +139,27 @@ def cache_dir():
                                                            "keras_gen"))
 
 
+def cached_arrays(file_name, compute, valid=lambda arrays: True):
+    """`{name: array}` from `<cache_dir()>/<file_name>` (an `.npz`) when it is whole and
+    `valid(arrays)`; else `compute()`'s, written there atomically (whole or absent, also with
+    several processes at once) and returned."""
+    path = os.path.join(cache_dir(), file_name)
+    if os.path.exists(path):
+        try:
+            with np.load(path) as cached:
+                arrays = {name: cached[name] for name in cached.files}
+            if valid(arrays):
+                return arrays
+        except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile):
+            pass  # a torn or foreign file: compute again
+    arrays = compute()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(partial, **arrays)
+    os.replace(partial, path)
+    return arrays
+
+
 @functools.lru_cache(maxsize=4)
 def rendered(image_size=DEFAULT_SIZE, style="colour"):
     """Every emoji at `image_size`, uint8 `(4495, h, w, 3)` in `metadata()` order, cached on disk.
@@ -148,20 +169,11 @@ def rendered(image_size=DEFAULT_SIZE, style="colour"):
     image_size = tuple(int(s) for s in image_size)
     hexcodes = [row["hexcode"] for row in metadata()]
     prefix = "openmoji" if style == "colour" else f"openmoji_{style}"
-    path = os.path.join(cache_dir(), f"{prefix}_{image_size[0]}x{image_size[1]}.npz")
-    if os.path.exists(path):
-        try:
-            with np.load(path) as cached:
-                if list(cached["hexcodes"]) == hexcodes:
-                    return cached["images"]
-        except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile):
-            pass  # a torn or foreign file: render again
-    images = np.stack([render(code, image_size, style) for code in hexcodes])
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    partial = f"{path}.{os.getpid()}.tmp.npz"
-    np.savez(partial, images=images, hexcodes=np.asarray(hexcodes))
-    os.replace(partial, path)  # whole or absent, also with several processes rendering at once
-    return images
+    return cached_arrays(
+        f"{prefix}_{image_size[0]}x{image_size[1]}.npz",
+        lambda: {"images": np.stack([render(code, image_size, style) for code in hexcodes]),
+                 "hexcodes": np.asarray(hexcodes)},
+        lambda arrays: list(arrays["hexcodes"]) == hexcodes)["images"]
 
 
 def arrays(subset="all", split="train", image_size=DEFAULT_SIZE, label="group", style="colour"):
