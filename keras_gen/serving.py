@@ -260,8 +260,13 @@ class Client:
 
 
 # ---------------------------------------------------------------------- the serving contract
-def signature_defs(path):
-    """The SignatureDefs of the `serve` graph in `saved_model.pb`, as TF Serving reads them."""
+#: Ops that call back into the Python process that traced them: TF Serving (no Python) cannot run
+#: them, and a process without that Python function gets an error at call time, not load time.
+PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+
+
+def serve_meta_graph(path):
+    """The meta graph tagged `serve` in `<path>/saved_model.pb`, as TF Serving reads it."""
     from tensorflow.core.protobuf import saved_model_pb2
 
     saved_model = saved_model_pb2.SavedModel()
@@ -269,10 +274,23 @@ def signature_defs(path):
         saved_model.ParseFromString(handle.read())
     for meta_graph in saved_model.meta_graphs:
         if "serve" in meta_graph.meta_info_def.tags:
-            # the init op is TensorFlow's own bookkeeping, which TF Serving skips too
-            return {name: sdef for name, sdef in meta_graph.signature_def.items()
-                    if name != "__saved_model_init_op"}
+            return meta_graph
     raise ValueError(f"{path} has no meta graph tagged 'serve'")
+
+
+def signature_defs(path):
+    """The SignatureDefs of the `serve` graph in `saved_model.pb`, as TF Serving reads them."""
+    # the init op is TensorFlow's own bookkeeping, which TF Serving skips too
+    return {name: sdef for name, sdef in serve_meta_graph(path).signature_def.items()
+            if name != "__saved_model_init_op"}
+
+
+def python_ops(path):
+    """Sorted names of the Python-callback ops (`PYTHON_OPS`) in the SavedModel's graph and
+    function library; a servable export has none."""
+    graph = serve_meta_graph(path).graph_def
+    nodes = [*graph.node, *(node for function in graph.library.function for node in function.node_def)]
+    return sorted({node.op for node in nodes if node.op in PYTHON_OPS})
 
 
 def example_inputs(input_specs, metadata, batch=2, seed=0):
@@ -311,10 +329,12 @@ def check_saved_model(path, atol=1e-5):
     """Check one SavedModel against the serving contract; returns a report dict.
 
     `report["problems"]` lists every breach (empty when the model passes): a signature that is
-    not a predict signature, an input without a `None` batch dimension, a dtype JSON cannot
-    carry, a bytes tensor not named `*_bytes`, or outputs that differ between a direct call
+    not a predict signature, an op that calls back into Python (`tf.py_function`), an input
+    without a `None` batch dimension, a dtype JSON cannot carry, a bytes tensor not named
+    `*_bytes`, or outputs that differ between a direct call
     and a call whose inputs and outputs went through `PredictRequest`/`PredictResponse` protos
     (`tf.make_tensor_proto` / `tf.make_ndarray`) and the REST JSON encoding.
+    `report["examples"]` maps each signature called to its example `(inputs, outputs)` arrays.
     """
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2
@@ -323,10 +343,13 @@ def check_saved_model(path, atol=1e-5):
     metadata = read_metadata(path)
     defs = signature_defs(path)
     loaded = tf.saved_model.load(path)
-    report = {"path": path, "model": metadata.get("model"), "signatures": sorted(defs), "problems": []}
+    report = {"path": path, "model": metadata.get("model"), "signatures": sorted(defs), "problems": [],
+              "examples": {}}
     problems = report["problems"]
     if "serving_default" not in defs:
         problems.append("no serving_default signature")
+    problems += [f"the graph calls back into Python ({op}), which TF Serving cannot run"
+                 for op in python_ops(path)]
     for name, sdef in sorted(defs.items()):
         if sdef.method_name != "tensorflow/serving/predict":
             problems.append(f"{name}: method {sdef.method_name!r} is not predict")
@@ -345,6 +368,7 @@ def check_saved_model(path, atol=1e-5):
         function = loaded.signatures[name]
         inputs = example_inputs(dict(function.structured_input_signature[1]), metadata)
         direct = {k: v.numpy() for k, v in function(**{k: tf.constant(v) for k, v in inputs.items()}).items()}
+        report["examples"][name] = (inputs, direct)
 
         request = predict_pb2.PredictRequest()
         request.model_spec.name, request.model_spec.signature_name = "model", name

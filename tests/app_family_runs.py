@@ -1,9 +1,13 @@
 """Every registered family through the training app (`apps/train.py`'s `main`, in process),
 shared by `test_train_app_families_{1,2}.py`: the cases are split over two files so that the
-two test workers (whole files each) share them."""
+two test workers (whole files each) share them. Each file ends by loading every SavedModel its
+runs exported in one TensorFlow-only interpreter (the family contract's export check), so each
+family's small model is trained, saved and exported once for all of these checks."""
 
 import json
 import os
+import pickle
+import subprocess
 import sys
 
 import numpy as np
@@ -13,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import keras  # noqa: E402
 import serve_check  # noqa: E402
 import train  # noqa: E402
-from family_cases import all_families  # noqa: E402
+from family_cases import all_families, default_outputs, signature_inputs  # noqa: E402
 
 from keras_gen import data  # noqa: E402
 from keras_gen.export import with_bytes_variants, with_serving_default  # noqa: E402
@@ -98,3 +102,81 @@ def check_family_trains_and_exports(family, dataset, tmp_path, capsys):
     if "--fid-every" in extra:
         history = (out / "history.csv").read_text()
         assert "fid" in history.splitlines()[0]
+    # what each signature gave in process, for the TensorFlow-only check of this export, and
+    # what serving_default gives from the keras model itself
+    _, specs = with_serving_default(model)["serving_default"]
+    inputs = {spec.name: value for spec, value in zip(specs, signature_inputs(specs))}
+    EXPORTS[(family, dataset)] = {
+        "path": str(exported / family / "1"), "signatures": set(meta["signatures"]),
+        "examples": {**reports[0]["examples"], "keras": (inputs, {
+            k: np.asarray(v) for k, v in default_outputs(model).items()})}}
+
+
+#: What each run above exported, by (family, dataset): its path, its signatures, and example
+#: `(inputs, outputs)` by signature (as served in process, and "keras": the model's own
+#: serving_default).
+EXPORTS = {}
+
+# Loads SavedModels in one fresh interpreter where keras and keras_gen cannot be imported and
+# calls every signature (one process for all: each start costs seconds); "keras" examples are
+# serving_default's inputs.
+TF_ONLY_ALL = r"""
+import json, pickle, sys
+sys.modules["keras"] = None
+sys.modules["keras_gen"] = None
+import tensorflow as tf
+cases = json.load(open(sys.argv[1]))
+for case in cases:
+    loaded = tf.saved_model.load(case["path"])
+    with open(case["inputs"], "rb") as handle:
+        examples = pickle.load(handle)
+    outputs = {}
+    for name, inputs in examples.items():
+        function = loaded.signatures["serving_default" if name == "keras" else name]
+        got = function(**{k: tf.constant(v) for k, v in inputs.items()})
+        outputs[name] = {k: v.numpy() for k, v in got.items()}
+    with open(case["outputs"], "wb") as handle:
+        pickle.dump(outputs, handle)
+    case["signatures"] = sorted(loaded.signatures.keys())
+json.dump(cases, open(sys.argv[2], "w"))
+"""
+
+
+def check_exports_run_with_tensorflow_alone(cases, tmp_path, capsys):
+    """The family contract for SavedModels: each export of `cases` loads with TensorFlow alone
+    (no keras, no keras_gen), every signature runs and gives what it gave in process, its
+    serving_default gives what the keras model gives, and it lists the signatures its
+    metadata names. The exports are those of this file's
+    app runs; a case not run yet in this process (a test picked on its own) is run here first."""
+    for family, dataset in cases:
+        if (family, dataset) not in EXPORTS:
+            check_family_trains_and_exports(family, dataset, tmp_path / f"{family}_{dataset}", capsys)
+    manifest = []
+    for index, case in enumerate(cases):
+        export = EXPORTS[case]
+        with open(tmp_path / f"in_{index}.pkl", "wb") as handle:
+            pickle.dump({name: inputs for name, (inputs, _) in export["examples"].items()}, handle)
+        manifest.append({"case": list(case), "path": export["path"],
+                         "inputs": str(tmp_path / f"in_{index}.pkl"),
+                         "outputs": str(tmp_path / f"out_{index}.pkl")})
+    (tmp_path / "cases.json").write_text(json.dumps(manifest))
+    proc = subprocess.run([sys.executable, "-c", TF_ONLY_ALL, str(tmp_path / "cases.json"),
+                           str(tmp_path / "done.json")], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    done = json.loads((tmp_path / "done.json").read_text())
+    assert [tuple(case["case"]) for case in done] == list(cases)
+    for case in done:
+        export = EXPORTS[tuple(case["case"])]
+        assert set(case["signatures"]) == export["signatures"], case["case"]
+        assert set(export["examples"]) == export["signatures"] | {"keras"}, case["case"]
+        with open(case["outputs"], "rb") as handle:
+            got = pickle.load(handle)
+        for signature, (_, expected) in export["examples"].items():
+            assert set(got[signature]) == set(expected), (case["case"], signature)
+            for name, value in expected.items():
+                where = f"{case['case']} {signature} {name}"
+                if value.dtype == object:  # encoded images: the same bytes
+                    assert list(got[signature][name].reshape(-1)) == list(value.reshape(-1)), where
+                else:
+                    np.testing.assert_allclose(got[signature][name], value, atol=1e-5, err_msg=where)

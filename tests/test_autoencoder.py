@@ -6,11 +6,7 @@ import pytest
 
 from keras_gen import data, export, losses
 from keras_gen.models import AutoEncoder, DenoisingAutoEncoder, SparseAutoEncoder, StackedAutoEncoder
-from model_checks import (
-    check_config_round_trip,
-    check_keras_file_round_trip,
-    run_saved_model_without_keras,
-)
+from model_checks import call_saved_model, check_config_round_trip, check_keras_file_round_trip
 
 
 @pytest.fixture(scope="module")
@@ -138,14 +134,14 @@ def test_round_trips(cls, kwargs, tmp_path, digits):
     check_keras_file_round_trip(model, tmp_path, lambda m: m.reconstruct(digits[:4]))
 
 
-def test_export_signatures_run_with_tensorflow_only(tmp_path, digits):
+def test_export_signatures_serve_what_the_model_computes(tmp_path, digits):
     model = DenoisingAutoEncoder(latent_dim=6, units=(32,))
     path = export.export(model, str(tmp_path / "dae"))
     z = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
     images = digits[:5]
-    outputs, signatures = run_saved_model_without_keras(
+    outputs, signatures = call_saved_model(
         path, {"serving_default__images": images, "encode__images": images, "decode__z": z,
-               "anomaly_score__images": images}, tmp_path)
+               "anomaly_score__images": images})
     assert {"serving_default", "encode", "decode", "anomaly_score"} <= set(signatures)
     np.testing.assert_allclose(outputs["serving_default__images"], model.reconstruct(images), atol=1e-5)
     np.testing.assert_allclose(outputs["encode__code"], model.encode(images), atol=1e-5)

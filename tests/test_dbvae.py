@@ -7,7 +7,7 @@ from keras_gen import export
 from keras_gen.data.biased import biased_digit_task, thicken
 from keras_gen.data import DebiasingSampler, debiasing_weights
 from keras_gen.models import DBVAE
-from model_checks import check_keras_file_round_trip, run_saved_model_without_keras
+from model_checks import call_saved_model, check_keras_file_round_trip
 
 
 def test_weights_match_inverse_histogram_density_in_one_dimension():
@@ -93,6 +93,6 @@ def test_dbvae_trains_with_sampler_round_trips_and_exports(tmp_path):
     images = x[:4]
     check_keras_file_round_trip(model, tmp_path, lambda m: m.classify(images))
     path = export.export(model, str(tmp_path / "dbvae"))
-    outputs, signatures = run_saved_model_without_keras(path, {"classify__images": images}, tmp_path)
+    outputs, signatures = call_saved_model(path, {"classify__images": images})
     assert {"serving_default", "encode", "decode", "reconstruct", "classify"} <= set(signatures)
     np.testing.assert_allclose(outputs["classify__probability"], model.classify(images), atol=1e-5)

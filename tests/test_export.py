@@ -11,7 +11,7 @@ import pytest
 
 from keras_gen import data, export
 from keras_gen.models import VAE
-from model_checks import run_saved_model_without_keras
+from model_checks import call_saved_model
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +45,15 @@ def test_versions_metadata_and_no_partial_folders(tmp_path, trained_vae):
     assert export.next_version(base) == 8
 
 
-def test_saved_model_runs_with_tensorflow_only(tmp_path, trained_vae):
+def test_saved_model_serves_what_the_vae_computes(tmp_path, trained_vae):
     path = export.export(trained_vae, str(tmp_path / "vae"))
     rng = np.random.default_rng(0)
     z = rng.standard_normal((5, 3)).astype("float32")
     images = data.load_arrays("mnist_5k", "test")[0][:4]
-    outputs, signatures = run_saved_model_without_keras(
+    outputs, signatures = call_saved_model(
         path,
         {"serving_default__z": z, "decode__z": z, "encode__images": images,
-         "reconstruct__images": images},
-        tmp_path,
-    )
+         "reconstruct__images": images})
     assert {"serving_default", "encode", "decode", "reconstruct"} <= set(signatures)
     expected = np.asarray(trained_vae.decode(z))
     np.testing.assert_allclose(outputs["serving_default__images"], expected, atol=1e-5)

@@ -1,25 +1,18 @@
 """The family contract, checked the same way for every family in `FAMILIES`: declared traits,
-config, `.keras` (safe mode) and SavedModel (TensorFlow only) round trips, and the shared
-training step's schedule. A family registered with `register_family` is checked here with no
-edit to this file; one that does not declare what the contract needs fails."""
+config and `.keras` (safe mode) round trips, and the shared training step's schedule. (The
+SavedModel half, every family's export run with TensorFlow alone, is checked on the exports of
+the app's family runs: `app_family_runs.check_exports_run_with_tensorflow_alone`.) A family
+registered with `register_family` is checked here with no edit to this file; one that does not
+declare what the contract needs fails."""
 
 import inspect
-import os
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from family_cases import (
-    DETERMINISTIC,
-    SHAPE,
-    all_families,
-    default_outputs,
-    make_case,
-    signature_inputs,
-)
-from keras_gen import export
+from family_cases import DETERMINISTIC, SHAPE, all_families, default_outputs, make_case
 from keras_gen.models import FAMILIES
 from keras_gen.training import BATCH_LAYOUTS, GenerativeModel, Update, register_family
 from model_checks import check_config_round_trip, check_keras_file_round_trip
@@ -67,58 +60,6 @@ def test_config_and_keras_file_round_trips(family, tmp_path):
     model.compile(optimizer=model.default_optimizer())
     check_config_round_trip(model)
     check_keras_file_round_trip(model, tmp_path, lambda m: list(default_outputs(m).values())[0])
-
-
-# Loads every family's SavedModel in one fresh interpreter where keras and keras_gen cannot be
-# imported, and calls its serving_default (one process for all: each start costs seconds).
-TF_ONLY_ALL = r"""
-import json, sys
-sys.modules["keras"] = None
-sys.modules["keras_gen"] = None
-import numpy as np
-import tensorflow as tf
-cases = json.load(open(sys.argv[1]))
-for case in cases:
-    loaded = tf.saved_model.load(case["path"])
-    inputs = {k: tf.constant(v) for k, v in np.load(case["inputs"]).items()}
-    outputs = loaded.signatures["serving_default"](**inputs)
-    np.savez(case["outputs"], **{k: v.numpy() for k, v in outputs.items()})
-    case["signatures"] = sorted(loaded.signatures.keys())
-json.dump(cases, open(sys.argv[2], "w"))
-"""
-
-
-def test_every_family_exports_a_saved_model_that_runs_with_tensorflow_alone(tmp_path):
-    import json
-    import subprocess
-    import sys
-
-    cases, expected = [], {}
-    for family in all_families():
-        model, _ = make_case(family)
-        path = export.export(model, str(tmp_path / "exported" / family))
-        _, specs = export.with_serving_default(model)["serving_default"]
-        inputs = {spec.name: value for spec, value in zip(specs, signature_inputs(specs))}
-        np.savez(tmp_path / f"{family}_in.npz", **inputs)
-        cases.append({"family": family, "path": path, "inputs": str(tmp_path / f"{family}_in.npz"),
-                      "outputs": str(tmp_path / f"{family}_out.npz")})
-        # the signatures the export wrote down (from the model's declaration, `with_bytes_variants`)
-        with open(os.path.join(path, "assets", "metadata.json")) as handle:
-            listed = set(json.load(handle)["signatures"])
-        expected[family] = (listed, {k: np.asarray(v) for k, v in default_outputs(model).items()})
-    manifest = tmp_path / "cases.json"
-    manifest.write_text(json.dumps(cases))
-    proc = subprocess.run([sys.executable, "-c", TF_ONLY_ALL, str(manifest), str(tmp_path / "done.json")],
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    for case in json.loads((tmp_path / "done.json").read_text()):
-        signatures, outputs = expected[case["family"]]
-        assert set(case["signatures"]) == signatures, case["family"]
-        got = np.load(case["outputs"])
-        for name, value in outputs.items():
-            np.testing.assert_allclose(got[name], value, atol=1e-5, err_msg=f"{case['family']} {name}")
-    assert sorted(case["family"] for case in cases) == all_families()
 
 
 @pytest.mark.parametrize("family", DETERMINISTIC)

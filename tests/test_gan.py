@@ -6,7 +6,7 @@ import pytest
 
 from keras_gen import data, export, losses
 from keras_gen.models import DCGAN, GAN, WGAN_GP, ConditionalGAN
-from model_checks import check_config_round_trip, check_keras_file_round_trip, run_saved_model_without_keras
+from model_checks import call_saved_model, check_config_round_trip, check_keras_file_round_trip
 
 rng = np.random.default_rng(0)
 REAL, FAKE = rng.normal(size=(6, 1)).astype("float32"), rng.normal(size=(6, 1)).astype("float32")
@@ -162,23 +162,23 @@ def test_round_trips(cls, kwargs, digits, tmp_path):
     check_keras_file_round_trip(model, tmp_path, lambda m: m.sample(3, seed=1))
 
 
-def test_export_runs_with_tensorflow_only(tmp_path):
+def test_export_serves_what_the_generators_compute(tmp_path):
     model = GAN(latent_dim=4, units=(16,), ema_decay=0.9)
     cgan = ConditionalGAN(latent_dim=4, units=(16,))
     z = rng.normal(size=(3, 4)).astype("float32")
     seeds = np.array([7, 7, 8], "int32")
-    outputs, signatures = run_saved_model_without_keras(
+    outputs, signatures = call_saved_model(
         export.export(model, str(tmp_path / "gan")),
-        {"serving_default__z": z, "sample__seeds": seeds}, tmp_path)
+        {"serving_default__z": z, "sample__seeds": seeds})
     assert {"serving_default", "sample"} <= set(signatures)
     np.testing.assert_allclose(outputs["serving_default__images"], model.generate_from(z), atol=1e-5)
     sampled = outputs["sample__images"]
     np.testing.assert_array_equal(sampled[0], sampled[1])  # same seed, same image
     assert np.abs(sampled[0] - sampled[2]).max() > 0 and 0 <= sampled.min() and sampled.max() <= 1
     labels = np.array([2, 3, 4], "int32")
-    outputs, _ = run_saved_model_without_keras(
+    outputs, _ = call_saved_model(
         export.export(cgan, str(tmp_path / "cgan")),
-        {"serving_default__z": z, "serving_default__labels": labels}, tmp_path)
+        {"serving_default__z": z, "serving_default__labels": labels})
     np.testing.assert_allclose(outputs["serving_default__images"], cgan.generate_from(z, labels), atol=1e-5)
 
 

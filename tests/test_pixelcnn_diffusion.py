@@ -12,7 +12,7 @@ from keras_gen.models.diffusion import DiffusionModel, beta_schedule
 from keras_gen.models.pixelcnn import PixelCNN
 from keras_gen.networks.masked import causal_mask, pixelcnn_network, receptive_field
 from keras_gen.networks.unet import SinusoidalEmbedding
-from model_checks import check_config_round_trip, check_keras_file_round_trip, run_saved_model_without_keras
+from model_checks import call_saved_model, check_config_round_trip, check_keras_file_round_trip
 
 
 def test_masks_forbid_current_and_later_pixels():
@@ -94,9 +94,9 @@ def test_colour_pixelcnn_with_a_logistic_mixture_learns_emoji_and_samples_cached
     np.testing.assert_allclose(fast, np.asarray(model.sample_from_seeds(seeds, cached=False)), atol=1e-6)
     assert fast.shape == (3, 8, 8, 3) and fast.std(axis=(0, 1, 2)).min() > 0
     check_config_round_trip(model)
-    outputs, _ = run_saved_model_without_keras(
+    outputs, _ = call_saved_model(
         export.export(model, str(tmp_path / "pixelcnn_colour")),
-        {"log_prob__images": x[:2], "sample__seeds": seeds}, tmp_path)
+        {"log_prob__images": x[:2], "sample__seeds": seeds})
     np.testing.assert_allclose(outputs["log_prob__bits_per_dim"], model.log_prob(x[:2]), rtol=1e-5)
     np.testing.assert_allclose(outputs["sample__images"], fast, atol=1e-6)
 
@@ -164,8 +164,8 @@ def test_diffusion_trains_updates_ema_and_exports(tmp_path):
     assert not np.allclose(ema, net)
     check_config_round_trip(model)
     path = export.export(model, str(tmp_path / "diffusion"))
-    outputs, signatures = run_saved_model_without_keras(
-        path, {"sample__seeds": np.array([1, 2], "int32"), "sample__steps": np.array([5, 5], "int32")}, tmp_path)
+    outputs, signatures = call_saved_model(
+        path, {"sample__seeds": np.array([1, 2], "int32"), "sample__steps": np.array([5, 5], "int32")})
     assert {"serving_default", "sample"} <= set(signatures)
     np.testing.assert_allclose(outputs["sample__images"], model.sample_from_seeds(np.array([1, 2]), steps=5),
                                atol=1e-4)
@@ -188,17 +188,17 @@ def test_pixelcnn_round_trip_and_export(tmp_path):
             PixelCNN(image_shape=(8, 8, 1), filters=4, num_blocks=1, **bad)
     assert shifted.sample(2, seed=3).shape == (2, 8, 8, 1)
     np.testing.assert_array_equal(shifted.sample(1, seed=3)[0], shifted.sample(2, seed=3)[0])
-    served, _ = run_saved_model_without_keras(
+    served, _ = call_saved_model(
         export.export(shifted, str(tmp_path / "pixelcnn_pp")),
-        {"log_prob__images": eight, "sample__seeds": np.array([3, 4], "int32")}, tmp_path)
+        {"log_prob__images": eight, "sample__seeds": np.array([3, 4], "int32")})
     np.testing.assert_allclose(served["sample__images"], shifted.sample(2, seed=3), atol=1e-6)
     np.testing.assert_allclose(served["log_prob__bits_per_dim"], shifted.log_prob(eight), rtol=1e-5)
     check_keras_file_round_trip(model, tmp_path, lambda m: m.log_prob(images))
-    outputs, signatures = run_saved_model_without_keras(
+    outputs, signatures = call_saved_model(
         export.export(model, str(tmp_path / "pixelcnn")),
         {"log_prob__images": images, "sample__seeds": np.array([5, 5], "int32"),
          "inpaint__images": images, "inpaint__known_rows": np.array([3, 0, 6], "int32"),
-         "inpaint__seeds": np.array([1, 2, 3], "int32")}, tmp_path)
+         "inpaint__seeds": np.array([1, 2, 3], "int32")})
     assert {"serving_default", "log_prob", "sample", "inpaint"} <= set(signatures)
     np.testing.assert_allclose(outputs["inpaint__images"], model.inpaint(images, [3, 0, 6], seed=1),
                                atol=1e-6)

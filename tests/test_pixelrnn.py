@@ -8,7 +8,7 @@ import tensorflow as tf
 from keras_gen import data, export
 from keras_gen.models import PixelRNN
 from keras_gen.networks.pixelrnn import DiagonalBiLSTM, RowLSTM, skew, unskew
-from model_checks import check_config_round_trip, check_keras_file_round_trip, run_saved_model_without_keras
+from model_checks import call_saved_model, check_config_round_trip, check_keras_file_round_trip
 
 SIZE = 7
 
@@ -84,9 +84,9 @@ def test_pixelrnn_learns_real_digits_samples_inpaints_and_exports(variant, tmp_p
     np.testing.assert_allclose(completed[:, :4], np.round(x[:2, :4] * 255) / 255, atol=1e-6)
     check_config_round_trip(model)
     check_keras_file_round_trip(model, tmp_path, lambda m: m.log_prob(x[:3]))
-    outputs, signatures = run_saved_model_without_keras(
+    outputs, signatures = call_saved_model(
         export.export(model, str(tmp_path / "pixelrnn")),
-        {"log_prob__images": x[:3], "sample__seeds": np.array([5, 5], "int32")}, tmp_path)
+        {"log_prob__images": x[:3], "sample__seeds": np.array([5, 5], "int32")})
     assert {"serving_default", "log_prob", "sample"} <= set(signatures)
     np.testing.assert_allclose(outputs["log_prob__bits_per_dim"], model.log_prob(x[:3]), rtol=1e-5)
     np.testing.assert_allclose(outputs["sample__images"], model.sample_from_seeds(np.array([5, 5])),

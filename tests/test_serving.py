@@ -89,10 +89,15 @@ def test_contract_check_names_each_breach(tmp_path):
     def text(text):
         return {"length": tf.strings.length(text)}
 
+    @tf.function(input_signature=[tf.TensorSpec((None,), tf.float32, name="x")])
+    def python(x):
+        return {"y": tf.py_function(lambda v: v * 2.0, [x], tf.float32)}
+
     path = str(tmp_path / "bad" / "1")
     tf.saved_model.save(module, path, signatures={"serving_default": scalar, "small_ints": small_ints,
-                                                  "text": text})
+                                                  "text": text, "python": python})
     problems = check_saved_model(path)["problems"]
+    assert "the graph calls back into Python (EagerPyFunc), which TF Serving cannot run" in problems
     assert "serving_default: input 'x' is not batched (shape [])" in problems
     assert "small_ints: input 'pixels' has dtype uint8, not JSON-representable" in problems
     assert "text: string input 'text' is not named *_bytes" in problems

@@ -13,7 +13,7 @@ from keras_gen.data import paired
 from keras_gen.models import CycleGAN, ImageHistoryPool, Pix2Pix
 from keras_gen.networks.patchgan import patchgan_discriminator
 from keras_gen.networks.unet import unet_generator
-from model_checks import check_config_round_trip, check_keras_file_round_trip, run_saved_model_without_keras
+from model_checks import call_saved_model, check_config_round_trip, check_keras_file_round_trip
 
 
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3), (256, 256, 3)])
@@ -149,17 +149,17 @@ def test_exports_and_bytes_round_trip(tmp_path):
     images = np.random.default_rng(0).uniform(size=(2, 28, 28, 1)).astype("float32")
     pngs = np.array([_png((images[i, ..., 0] * 255).round().astype(np.uint8)) for i in range(2)],
                     dtype=object)
-    outputs, signatures = run_saved_model_without_keras(
-        path, {"serving_default__images": images, "translate_bytes__images_bytes": pngs}, tmp_path)
+    outputs, signatures = call_saved_model(
+        path, {"serving_default__images": images, "translate_bytes__images_bytes": pngs})
     assert {"serving_default", "translate_bytes"} <= set(signatures)
     expected = np.asarray(model.translate(images))
     np.testing.assert_allclose(outputs["serving_default__images"], expected, atol=1e-5)
     decoded = np.stack([np.asarray(Image.open(io.BytesIO(p))) for p in outputs["translate_bytes__images_bytes"]])
     np.testing.assert_allclose(decoded / 255.0, expected[..., 0], atol=2 / 255)
     cyc = CycleGAN(image_shape=(28, 28, 1), base_filters=4, num_blocks=1)
-    outputs, signatures = run_saved_model_without_keras(
+    outputs, signatures = call_saved_model(
         export.export(cyc, str(tmp_path / "cyclegan")),
-        {"translate_x_to_y__images": images, "translate_y_to_x__images": images}, tmp_path)
+        {"translate_x_to_y__images": images, "translate_y_to_x__images": images})
     assert {"serving_default", "translate_x_to_y", "translate_y_to_x"} <= set(signatures)
     np.testing.assert_allclose(outputs["translate_y_to_x__images"], cyc.translate_y_to_x(images), atol=1e-5)
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from keras_gen import data, export, latent
 from keras_gen.models import VAE, AutoEncoder, BetaVAE, ConditionalVAE
-from model_checks import check_keras_file_round_trip, run_saved_model_without_keras
+from model_checks import call_saved_model, check_keras_file_round_trip
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_conditional_vae_export_takes_labels(labelled, tmp_path):
     labels = np.array([1, 2, 3, 4], "int32")
     runner_inputs = {"decode__z": z, "decode__labels": labels,
                      "encode__images": x[:4], "encode__labels": labels}
-    outputs, signatures = run_saved_model_without_keras(path, runner_inputs, tmp_path)
+    outputs, signatures = call_saved_model(path, runner_inputs)
     assert {"serving_default", "encode", "decode", "reconstruct"} <= set(signatures)
     np.testing.assert_allclose(outputs["decode__images"], model.decode(z, labels), atol=1e-5)
     np.testing.assert_allclose(outputs["encode__mean"], model.encode(x[:4], labels)[0], atol=1e-5)
