@@ -265,26 +265,20 @@ class AdversarialModel(GenerativeModel):
     def serving_endpoints(self):
         """`generate` (z, and labels when conditional) and `sample` (seeds, labels when
         conditional, a truncation per seed when the family `takes_truncation`)."""
-        z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
-        seeds_spec = tf.TensorSpec((None,), tf.int32, name="seeds")
-        labels_spec = tf.TensorSpec((None,), tf.int32, name="labels")
-        truncation_spec = tf.TensorSpec((None,), tf.float32, name="truncation")
-        images = lambda x: {"images": x}  # noqa: E731
-        if self.conditional:
-            generate = (lambda z, labels: images(self.generate_from(z, labels)),
-                        [z_spec, labels_spec])
-            sample = ((lambda seeds, labels, truncation: images(
-                          self.sample_from_seeds(seeds, labels, truncation)),
-                       [seeds_spec, labels_spec, truncation_spec]) if self.takes_truncation else
-                      (lambda seeds, labels: images(self.sample_from_seeds(seeds, labels)),
-                       [seeds_spec, labels_spec]))
-        else:
-            generate = (lambda z: images(self.generate_from(z)), [z_spec])
-            sample = ((lambda seeds, truncation: images(
-                          self.sample_from_seeds(seeds, truncation=truncation)),
-                       [seeds_spec, truncation_spec]) if self.takes_truncation else
-                      (lambda seeds: images(self.sample_from_seeds(seeds)), [seeds_spec]))
-        return {"generate": generate, "sample": sample}
+        specs = {"z": tf.TensorSpec((None, self.latent_dim), tf.float32, name="z"),
+                 "seeds": tf.TensorSpec((None,), tf.int32, name="seeds"),
+                 "labels": tf.TensorSpec((None,), tf.int32, name="labels"),
+                 "truncation": tf.TensorSpec((None,), tf.float32, name="truncation")}
+        labels = ["labels"] if self.conditional else []
+
+        def endpoint(method, names):
+            """`method` called with the named inputs, as `(function, specs)`."""
+            return (lambda *args: {"images": method(**dict(zip(names, args)))},
+                    [specs[name] for name in names])
+
+        return {"generate": endpoint(self.generate_from, ["z", *labels]),
+                "sample": endpoint(self.sample_from_seeds, ["seeds", *labels, *(
+                    ["truncation"] if self.takes_truncation else [])])}
 
     def get_config(self):
         config = super().get_config()

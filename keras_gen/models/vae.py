@@ -337,9 +337,7 @@ class ConditionalVAE(LabelConditioned, VAE):
     smoke_config = dict(latent_dim=2, filters=(4, 8), dense_units=8, num_classes=3)
 
     def __init__(self, num_classes=10, **kwargs):
-        self.num_classes = size("num_classes", num_classes)
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes!r}")
+        self.num_classes = size("num_classes", num_classes, least=2)
         super().__init__(**kwargs)
 
     def build_encoder(self):

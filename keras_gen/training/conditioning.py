@@ -70,10 +70,11 @@ class ConditionalPair(LabelConditioned):
         """Check and set `conditional`, `num_classes`, `condition_dim` and the batch layout
         (before the networks are built); a `ValueError` names a bad combination."""
         self.conditional = bool(conditional)
-        self.num_classes = None if num_classes is None else size("num_classes", num_classes)
         name = type(self).__name__
-        if self.conditional and (self.num_classes is None or self.num_classes < 2):
-            raise ValueError(f"a conditional {name} needs num_classes >= 2, got {num_classes!r}")
+        if self.conditional and num_classes is None:
+            raise ValueError(f"a conditional {name} needs num_classes (a whole number >= 2)")
+        self.num_classes = None if num_classes is None else size(
+            "num_classes", num_classes, least=2 if self.conditional else 1)
         if not self.conditional and self.num_classes is not None:
             raise ValueError(f"num_classes={num_classes!r} given to an unconditional {name}; "
                              "pass conditional=True to use labels")
