@@ -86,6 +86,7 @@ def recipe_run_args(recipe, args):
 
 
 def build_parser(families):
+    from keras_gen.training.footprint import DEFAULT_BUDGET_GB
     from keras_gen.training.recipe import RECIPE_KINDS
     from keras_gen.training.run import PRECISIONS, STRATEGIES
 
@@ -129,6 +130,10 @@ def build_parser(families):
     parser.add_argument("--decay", action="store_true",
                         help="with --minutes: lower the learning rates linearly to 0 over the "
                              "budget (a resumed run decays from the rate it had, over a new budget)")
+    parser.add_argument("--memory-budget-gb", type=float, default=DEFAULT_BUDGET_GB,
+                        help="refuse, before building it, a model whose estimated training "
+                             "memory (weights, gradients, Adam moments and layer outputs at the "
+                             f"batch size) passes this (default {DEFAULT_BUDGET_GB:g})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategy", default="default", choices=STRATEGIES,
                         help="tf.distribute strategy (multiworker reads TF_CONFIG)")
@@ -152,7 +157,7 @@ def main(argv=None):
             learning_rate=args.learning_rate,
             precision=args.precision, jit_compile=args.jit_compile, strategy=args.strategy,
             steps_per_execution=args.steps_per_execution, fid_every=args.fid_every,
-            seed=args.seed, decay_over_budget=args.decay,
+            seed=args.seed, decay_over_budget=args.decay, memory_budget_gb=args.memory_budget_gb,
             out=args.out or os.path.join("runs", args.family),
             export_dir=None if args.no_export else args.export_dir, export_name=args.name,
             verbose=args.verbose)

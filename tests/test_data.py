@@ -219,6 +219,22 @@ def test_offline_images_are_resized_as_they_stream(repo_root):
     assert peak_kib < 2 * 2**20, peak_kib  # KiB: under 2 GB (TensorFlow itself is about 1)
 
 
+def test_openmoji_renders_at_most_its_cap_and_streams_larger_sizes(monkeypatch):
+    """Issue 38: openmoji rendered (and cached) the whole set at any size asked for; now it
+    renders at most `MAX_RENDER_SIDE` and a larger size is resized as it streams (here with
+    the cap lowered to 16, the test's cheap stand-in for 128 against 1024)."""
+    from keras_gen.data import openmoji
+
+    monkeypatch.setattr(openmoji, "MAX_RENDER_SIDE", 16)
+    asked = []
+    rendered = openmoji.rendered
+    monkeypatch.setattr(openmoji, "rendered", lambda size, *rest: asked.append(size) or rendered(size, *rest))
+    batch = next(iter(data.load("openmoji", "test", image_size=(40, 24), batch_size=2, shuffle=False)))
+    assert tuple(batch.shape) == (2, 40, 24, 3) and asked == [(16, 16)]
+    with pytest.raises(ValueError, match="openmoji renders at most 16x16, not 40x24"):
+        openmoji.arrays("all", "test", image_size=(40, 24))
+
+
 def test_palette_and_one_bit_bmps_train_on_their_pixels(tmp_path):
     """Issue 38: an 8-bit palette BMP gives its colours (TensorFlow's decoder gave palette
     indices), a 1-bit BMP black and white (it passed the check, then stopped training with a

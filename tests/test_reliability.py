@@ -18,10 +18,17 @@ from killed_runs import kill_after_backup
 TRAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "apps", "train.py")
 
 
+#: The killed run: BigGAN, whose state is the richest to bring back (G, D, the EMA copy of G,
+#: spectral-norm vectors, two optimizers), small enough for seconds per epoch.
+BIGGAN_ARGS = {"base_filters": 4, "latent_dim": 12, "embedding_dim": 8}
+
+
 def app_command(out, exported, *extra):
-    return [sys.executable, TRAIN, "autoencoder", "--epochs", "6", "--steps-per-epoch", "40",
-            "--batch-size", "32", "--set", "units=(64,)", "--set", "latent_dim=8", "--no-validation",
-            "--out", str(out), "--export-dir", str(exported), "--verbose", "0", *extra]
+    return [sys.executable, TRAIN, "biggan", "--dataset", "mnist_5k", "--epochs", "6",
+            "--steps-per-epoch", "6", "--batch-size", "16",
+            *[arg for key, value in BIGGAN_ARGS.items() for arg in ("--set", f"{key}={value}")],
+            "--no-validation", "--out", str(out), "--export-dir", str(exported), "--verbose", "0",
+            *extra]
 
 
 def history_epochs(out):
@@ -71,11 +78,19 @@ def test_a_kill_between_the_history_row_and_the_backup_repeats_no_row(tmp_path, 
 
 
 def test_killed_training_resumes_from_the_last_saved_epoch(tmp_path, repo_root):
+    """apps/train.py killed mid-run (SIGKILL: no chance to clean up) exports nothing; the same
+    command resumes from the backup with generator, EMA copy, spectral-norm vectors and both
+    optimizers where they were, writes one history row and one checkpoint per epoch, and
+    exports."""
+    import keras
+
+    from keras_gen.models import BigGAN
+
     out, exported = tmp_path / "run", tmp_path / "exported"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     saved = kill_after_backup(app_command(out, exported), out / "backup", 2, env, repo_root)  # mid-epoch
     assert 2 <= saved < 6
-    assert not (exported / "autoencoder").exists()  # nothing half-exported
+    assert not (exported / "biggan").exists()  # nothing half-exported
 
     resumed = subprocess.run(app_command(out, exported), env=env, cwd=repo_root,
                              capture_output=True, text=True, timeout=300)
@@ -86,14 +101,18 @@ def test_killed_training_resumes_from_the_last_saved_epoch(tmp_path, repo_root):
     # one history row per epoch, in order (a kill between an epoch's row and its backup re-runs
     # that epoch; the resumed run drops the row it left), and training finished
     assert history_epochs(out) == list(range(6))
+    # 6 epochs x 6 steps in all, counted by each optimizer across the kill
+    model = keras.saving.load_model(str(out / "model.keras"))
+    assert int(model.get_optimizer("discriminator").iterations) == 36
+    assert int(model.get_optimizer("generator").iterations) == 36
     # no checkpoint lost or corrupted: all six load, no partial files left, the backup is gone
-    model = AutoEncoder(latent_dim=8, units=(64,))
     names = sorted(os.listdir(out / "checkpoints"))
     assert names == [f"epoch_{i:03d}.weights.h5" for i in range(1, 7)]
+    fresh = BigGAN(image_shape=(28, 28, 1), num_classes=10, **BIGGAN_ARGS)
     for name in names:
-        model.load_weights(str(out / "checkpoints" / name))
+        fresh.load_weights(str(out / "checkpoints" / name))
     assert not (out / "backup").exists()
-    assert (exported / "autoencoder" / "1" / "saved_model.pb").exists()
+    assert (exported / "biggan" / "1" / "saved_model.pb").exists()
 
 
 def test_non_finite_loss_stops_training_naming_loss_and_step():

@@ -1,9 +1,8 @@
 """SAGAN and BigGAN: their layers against NumPy definitions, the networks' structure
 (attention where the papers put it, spectral norm everywhere, projection, hierarchical latent),
-the training recipe, the truncation trick end to end, and a killed BigGAN run that resumes."""
+the training recipe and the truncation trick end to end (a killed BigGAN run that resumes:
+`test_reliability`)."""
 
-import os
-import sys
 
 import keras
 import numpy as np
@@ -16,7 +15,6 @@ from keras_gen.data import training_data
 from keras_gen.latent import normal_from_seeds, truncate_normal
 from keras_gen.models import FAMILIES, BigGAN, SAGAN
 from keras_gen.networks.attention import ConditionalBatchNorm, SelfAttention2D
-from killed_runs import kill_and_resume
 
 
 def softmax(x):
@@ -249,20 +247,3 @@ def test_biggan_orthogonal_loss_and_truncated_sampling():
     untruncated = function(seeds, labels, np.zeros(2, "float32"))["images"]
     np.testing.assert_allclose(untruncated, model.sample_from_seeds(seeds, labels), atol=1e-6)
     assert not np.allclose(got, untruncated)
-
-
-def test_killed_biggan_run_resumes(tmp_path, repo_root):
-    """apps/train.py biggan killed mid-run resumes from its backup: generator, EMA copy,
-    spectral-norm vectors and both optimizers come back, and it finishes. (That a resumed run
-    exports, and exports nothing before, is `test_reliability`'s; BigGAN's export, the app's.)"""
-    out = tmp_path / "run"
-    command = [sys.executable, os.path.join(repo_root, "apps", "train.py"), "biggan",
-               "--dataset", "mnist_5k", "--epochs", "5", "--steps-per-epoch", "6",
-               "--batch-size", "16", "--set", "base_filters=4", "--set", "latent_dim=12",
-               "--set", "embedding_dim=8", "--no-validation", "--out", str(out),
-               "--no-export", "--verbose", "0"]
-    kill_and_resume(command, out, 5, dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), repo_root)
-    model = keras.saving.load_model(str(out / "model.keras"))
-    # 5 epochs x 6 steps in all, counted by each optimizer across the kill
-    assert int(model.get_optimizer("discriminator").iterations) == 30
-    assert int(model.get_optimizer("generator").iterations) == 30

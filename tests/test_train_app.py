@@ -52,7 +52,15 @@ def test_train_app_writes_everything(tmp_path, repo_root):
      (["vae", "--set", "colour=3"], "cannot build vae"),
      (["vaex"], "invalid choice: 'vaex'"),
      (["vae", "--decay"], "decay_over_budget needs time_budget_s"),
-     (["vae", "--pretrain-epochs", "1"], "vae has no layer-wise pretraining")],
+     (["vae", "--pretrain-epochs", "1"], "vae has no layer-wise pretraining"),
+     # sizes that would not fit: refused from the estimate, before anything is allocated
+     (["dcgan", "--set", "base_filters=100000"], "dcgan at these sizes is too large to train here"),
+     (["dcgan", "--set", "latent_dim=1000000000"], "over the 8 GB budget"),
+     (["stylegan", "--set", "max_filters=100000", "--set", "base_filters=100000"],
+      "raise the budget (--memory-budget-gb"),
+     (["vae", "--image-size", "100000", "100000"], "vae at these sizes is too large"),
+     (["vae", "--memory-budget-gb", "0.001"], "over the 0.001 GB budget"),
+     (["vae", "--memory-budget-gb", "inf"], "memory_budget_gb must be a finite number")],
 )
 def test_bad_arguments_fail_clearly(tmp_path, capsys, args, message):
     """The app's `main` in this process (exit status and stderr as a subprocess sees them)."""

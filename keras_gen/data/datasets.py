@@ -219,8 +219,9 @@ def load(
             TensorFlow Datasets image dataset (`tfds:mnist`, `tfds:fashion_mnist`,
             `tfds:cifar10`, `tfds:celeb_a`, ...).
         split: `"train"` or `"test"`.
-        image_size: `(height, width)` to resize to (openmoji renders its SVGs at that size);
-            `None` keeps the source size (`digits` 28x28, openmoji 32x32).
+        image_size: `(height, width)` to resize to as the images stream (openmoji renders its
+            SVGs at that size, up to 128x128); `None` keeps the source size (`digits` 28x28,
+            openmoji 32x32).
         channels: convert to 1 or 3 channels.
         value_range: `(0, 1)` or `(-1, 1)`, the range the model expects.
         with_labels: yield `(images, labels)` for conditional models (digits: the digit;
@@ -236,15 +237,16 @@ def load(
     check_value_range(value_range)
     shuffle = (split == "train") if shuffle is None else shuffle
     if name in _OFFLINE:
-        # openmoji renders its SVGs at the size asked for; the others are resized as they
-        # stream (the whole mnist_5k split at 1024 x 1024 would be 17 GB)
-        renders = name in COLOUR_SOURCES
-        x, y = load_arrays(name, split, image_size=image_size if renders else None,
-                           channels=channels)
+        # openmoji renders its SVGs at the size asked for, up to openmoji.MAX_RENDER_SIDE; the
+        # rest is resized as it streams (the whole mnist_5k split at 1024 x 1024 would be 17 GB)
+        rendered = None
+        if name in COLOUR_SOURCES and image_size is not None:
+            rendered = openmoji.render_size(image_size)
+        x, y = load_arrays(name, split, image_size=rendered, channels=channels)
         return from_arrays(
             x,
             y if with_labels else None,
-            image_size=None if renders else image_size,
+            image_size=None if rendered == tuple(image_size or ()) else image_size,
             batch_size=batch_size,
             value_range=value_range,
             source_max=1.0,

@@ -46,6 +46,9 @@ GROUPS = ("smileys-emotion", "people-body", "animals-nature", "food-drink", "tra
 SKIN_TONES = ("none", "light", "medium-light", "medium", "medium-dark", "dark")
 FACE_SUBGROUPS = ("person", "person-role", "person-gesture", "cat-face", "monkey-face")
 DEFAULT_SIZE = (32, 32)
+#: The largest side rendered (and cached: 4,495 emoji at 128x128 are 220 MB of uint8); a larger
+#: size is rendered at this and resized as the images stream (`keras_gen.data.load`).
+MAX_RENDER_SIDE = 128
 STYLES = ("colour", "line")
 _LINE_GROUPS = ("line", "line-supplement")
 _SVG_NAMESPACE = "http://www.w3.org/2000/svg"
@@ -160,13 +163,28 @@ def cached_arrays(file_name, compute, valid=lambda arrays: True):
     return arrays
 
 
+def render_size(image_size):
+    """The size openmoji renders for `image_size`: each side capped at `MAX_RENDER_SIDE`.
+
+    Examples:
+        >>> render_size((64, 64)), render_size((1024, 512))
+        ((64, 64), (128, 128))
+    """
+    return tuple(min(int(side), MAX_RENDER_SIDE) for side in image_size)
+
+
 @functools.lru_cache(maxsize=4)
 def rendered(image_size=DEFAULT_SIZE, style="colour"):
     """Every emoji at `image_size`, uint8 `(4495, h, w, 3)` in `metadata()` order, cached on disk.
 
     A cache file that does not match the label table (another release) is rendered again.
+    Sides above `MAX_RENDER_SIDE` are refused (the whole set at 1024x1024 would be 14 GB).
     """
     image_size = tuple(int(s) for s in image_size)
+    if max(image_size) > MAX_RENDER_SIDE:
+        raise ValueError(f"openmoji renders at most {MAX_RENDER_SIDE}x{MAX_RENDER_SIDE}, not "
+                         f"{image_size[0]}x{image_size[1]}; a plain image task streams larger "
+                         "sizes, resized from that")
     hexcodes = [row["hexcode"] for row in metadata()]
     prefix = "openmoji" if style == "colour" else f"openmoji_{style}"
     return cached_arrays(

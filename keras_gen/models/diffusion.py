@@ -32,6 +32,7 @@ from keras_gen.training import (
     GenerativeModel,
     first_element,
     register_family,
+    start_average,
     update_moving_average,
     warmed_up_decay,
 )
@@ -99,7 +100,7 @@ class DiffusionModel(GenerativeModel):
             self.network = diffusion_unet(self.image_shape, base_filters=self.base_filters)
             self.ema_network = diffusion_unet(self.image_shape, base_filters=self.base_filters,
                                               name="ema_diffusion_unet")
-        self.ema_network.set_weights(self.network.get_weights())
+        start_average(self.ema_network, self.network)
         self.ema_network.trainable = False  # moved by averaging, never by gradients
         self.built = True
 

@@ -33,6 +33,7 @@ from keras_gen.training import (
     Update,
     first_element,
     register_family,
+    start_average,
     update_moving_average,
     warmed_up_decay,
 )
@@ -113,7 +114,7 @@ class AdversarialModel(GenerativeModel):
             self.ema_generator = None
             if self.ema_decay is not None:
                 self.ema_generator = self.build_networks()[0]
-                self.ema_generator.set_weights(self.generator.get_weights())
+                start_average(self.ema_generator, self.generator)
         self.build()
 
     def checked_architecture(self, architecture):

@@ -10,6 +10,7 @@ from keras_gen.training.base import (
     reduce_loss,
     register_family,
     run_when,
+    start_average,
     update_moving_average,
     warmed_up_decay,
 )
@@ -18,5 +19,5 @@ from keras_gen.training.recipe import PresetSpec, Recipe
 from keras_gen.training.run import TrainingRun
 
 __all__ = ["BATCH_LAYOUTS", "FAMILIES", "GenerativeModel", "Update", "first_element",
-           "global_batch_mean", "OptimizerSpec", "PresetSpec", "Recipe", "reduce_loss", "register_family", "run_when", "TrainingRun",
+           "global_batch_mean", "OptimizerSpec", "PresetSpec", "Recipe", "reduce_loss", "register_family", "run_when", "start_average", "TrainingRun",
            "update_moving_average", "warmed_up_decay"]

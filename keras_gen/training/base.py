@@ -33,6 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
+from keras.src.backend.common.stateless_scope import in_stateless_scope
 
 from keras_gen.training.optimizers import OptimizerSpec, slot_specs
 from keras_gen.training.recipe import RECIPE_KINDS, Recipe
@@ -111,6 +112,14 @@ def update_moving_average(average_model, model, decay):
     """Move every weight of `average_model` towards the same weight of `model` (an EMA copy)."""
     for average, current in zip(average_model.weights, model.weights):
         average.assign(decay * average + (1.0 - decay) * tf.cast(current, average.dtype))
+
+
+def start_average(average_model, model):
+    """Start an EMA copy at `model`'s weights. Under a stateless scope (a footprint estimate,
+    which builds a model without allocating it) there are no values to copy, and reading them
+    would allocate them."""
+    if not in_stateless_scope():
+        average_model.set_weights(model.get_weights())
 
 
 def _replica_mean(value):

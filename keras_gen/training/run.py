@@ -38,6 +38,7 @@ from keras_gen.callbacks import (
 )
 from keras_gen.export import export
 from keras_gen.plots import plot_history
+from keras_gen.training import footprint
 from keras_gen.training.base import FAMILIES, first_element
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -134,7 +135,9 @@ class TrainingRun:
     of the slots it names.
     `jit_compile` is `"auto"`, `"on"`, `"off"` or a bool. `time_budget_s` stops training after that much wall-clock time (`epochs` is then
     the most it runs); `decay_over_budget` also lowers the learning rates linearly to 0 over
-    it. Errors in the data or the model's arguments raise `ValueError` before training.
+    it. Errors in the data or the model's arguments raise `ValueError` before training, and so
+    does a model whose estimated training memory (`footprint.estimate`) passes
+    `memory_budget_gb`, before it is built.
 
     Examples:
         >>> run = TrainingRun("autoencoder", epochs=1, steps_per_epoch=2, verbose=0,
@@ -163,6 +166,7 @@ class TrainingRun:
     fid_every: int = 0
     time_budget_s: float | None = None
     decay_over_budget: bool = False
+    memory_budget_gb: float = footprint.DEFAULT_BUDGET_GB
     seed: int = 0
     out: str | None = None
     export_dir: str | None = None
@@ -184,6 +188,9 @@ class TrainingRun:
                              f"{self.time_budget_s!r}")
         # raises on a bad rate or a slot the family does not have, before anything is built
         self.family_class.optimizer_specs(self.learning_rate, self.learning_rates)
+        if not 0 < float(self.memory_budget_gb) < math.inf:
+            raise ValueError(f"memory_budget_gb must be a finite number of GB > 0, got "
+                             f"{self.memory_budget_gb!r}")
         if self.decay_over_budget and self.time_budget_s is None:
             raise ValueError("decay_over_budget needs time_budget_s")
         if self.image_size is not None:
@@ -215,12 +222,15 @@ class TrainingRun:
                                        drop_remainder=self.drop_remainder,
                                        model_args=self.model_args)
         self.check_epoch_length()
+        model_args = {**self.task.model_args, **self.model_args}
+        try:  # the arguments' errors and a model too large for the budget, before building
+            footprint.check(footprint.estimate(family, self.task.image_shape, self.batch_size,
+                                               **model_args),
+                            self.memory_budget_gb, what=f"{self.family} at these sizes")
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"cannot build {self.family}: {err}") from err
         with strategy.scope():
-            try:
-                self.model = family(image_shape=self.task.image_shape,
-                                    **{**self.task.model_args, **self.model_args})
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"cannot build {self.family}: {err}") from err
+            self.model = family(image_shape=self.task.image_shape, **model_args)
             optimizer = self.optimizer
             if optimizer is None:
                 optimizer = self.model.default_optimizer(self.learning_rate, self.learning_rates)
