@@ -129,6 +129,8 @@ class AutoregressiveImageModel(GenerativeModel):
         known = tf.clip_by_value(tf.cast(known_rows, tf.int32), 0, h) * w  # known positions
         start = tf.reduce_min(tf.concat([known, [h * w]], axis=0))
         network = self.cached_network
+        if cached and network.replays_known:  # LSTM states: known pixels are replayed
+            start = tf.constant(0)
         caches = network.start_caches(self.network_input(levels), start) if cached else ()
 
         def body(position, levels, caches):

@@ -12,6 +12,7 @@ row above), where a PixelCNN's context grows by one row per block.
 from __future__ import annotations
 
 from keras_gen.models.pixelcnn import AutoregressiveImageModel
+from keras_gen.networks.incremental import CachedPixelNetwork
 from keras_gen.networks.pixelrnn import VARIANTS, pixelrnn_network
 from keras_gen.training import register_family
 from keras_gen.training.recipe import PresetSpec, Recipe
@@ -56,6 +57,11 @@ class PixelRNN(AutoregressiveImageModel):
     def build_network(self):
         return pixelrnn_network(self.image_shape, variant=self.variant, units=self.units,
                                 num_layers=self.num_layers, head=self.head)
+
+    def build_cached_network(self):
+        """Both variants sample with cached activations and LSTM states
+        (`keras_gen.networks.incremental`): the same draws as the whole network per pixel."""
+        return CachedPixelNetwork(self.network, self.image_shape)
 
     def get_config(self):
         config = super().get_config()

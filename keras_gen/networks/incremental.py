@@ -16,8 +16,18 @@ depends only on the rows above, but its `vertical_B` convolutions read positions
 in the current row, which raster order has not reached; those tensors are computed a whole
 row at a time, when a row begins.
 
+PixelRNN's LSTM layers (`keras_gen.networks.pixelrnn`) carry state from pixel to pixel, which is
+exactly what raster order provides. A `RowLSTM`'s state at (i, j) needs its input at (i, j - k//2
+.. j) and the row above's hidden state at (i - 1, j - k//2 .. j + k//2) and cell at (i - 1, j).
+A `DiagonalBiLSTM`'s left-to-right pass needs (i, j - 1) and (i - 1, j); its right-to-left pass
+enters pixel (i, j) only through row i - 1 (shifted down a row), so that whole row is run, right
+to left, when row i begins. Their hidden and cell states are cached like activations; because
+cells are not outputs of the network, a run from known pixels (inpainting) replays them from
+the first pixel (`replays_known`).
+
 Supported layers: `MaskedConv2D`, `1 x 1` `Conv2D`, element-wise layers (ReLU, Activation,
-Add, GatedActivation) and the final `Reshape` of `keras_gen.networks.masked`'s networks.
+Add, GatedActivation), `RowLSTM`, `DiagonalBiLSTM` and the final `Reshape` of
+`keras_gen.networks.masked`'s and `keras_gen.networks.pixelrnn`'s networks.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import tensorflow as tf
 from keras import layers
 
 from keras_gen.networks.masked import MaskedConv2D, causal_mask
+from keras_gen.networks.pixelrnn import DiagonalBiLSTM, RowLSTM, lstm_update
 
 # layers that act on each position alone (Dropout is the identity when sampling)
 _ELEMENTWISE = (layers.ReLU, layers.Activation, layers.Add, layers.Dropout)
@@ -62,6 +73,7 @@ class CachedPixelNetwork:
         self.output_id = id(network.outputs[0])
         tensors = {self.input_id: network.inputs[0]}
         row_ids = set()  # tensors that depend on the rows above only
+        self.states = []  # (key, units) of the LSTM states that are not network tensors
         self.row_plan, self.pixel_plan = [], []  # (kind, layer, input ids, output id)
         read_again = {self.input_id}
         for operation in network.operations:
@@ -80,6 +92,14 @@ class CachedPixelNetwork:
             elif _is_elementwise(operation):
                 kind = "elementwise"
                 by_row = all(i in row_ids for i in inputs)
+            elif isinstance(operation, (RowLSTM, DiagonalBiLSTM)):
+                kind, by_row = type(operation).__name__, False
+                read_again.add(inputs[0])
+                if kind == "RowLSTM":
+                    read_again.add(output)  # the row below reads its hidden state
+                names = (("cell",) if kind == "RowLSTM" else
+                         ("forward", "forward_cell", "backward", "backward_cell"))
+                self.states += [(f"{operation.name}/{name}", operation.units) for name in names]
             elif isinstance(operation, layers.Reshape) and output == self.output_id:
                 kind, by_row = "reshape", False
             else:
@@ -92,10 +112,14 @@ class CachedPixelNetwork:
             else:
                 self.pixel_plan.append((kind, operation, inputs, output))
         self.row_ids = row_ids
-        self.cached_ids = sorted(read_again)
-        self.cached_channels = {key: int(tensors[key].shape[-1]) for key in self.cached_ids}
+        self.tensor_ids = sorted(read_again)
+        self.cached_ids = [*self.tensor_ids, *(key for key, _ in self.states)]
+        self.cached_channels = {**{key: int(tensors[key].shape[-1]) for key in self.tensor_ids},
+                                **dict(self.states)}
+        #: with LSTM states, known pixels are replayed from the first (cells are not outputs)
+        self.replays_known = bool(self.states)
         # activations at the known positions (inpainting): one pass of the full network
-        self._known = keras.Model(network.inputs, [tensors[key] for key in self.cached_ids
+        self._known = keras.Model(network.inputs, [tensors[key] for key in self.tensor_ids
                                                    if key != self.input_id])
         self.windows = {op.name: self._window(op) for kind, op, _, _ in self.row_plan + self.pixel_plan
                         if kind == "window"}
@@ -111,22 +135,85 @@ class CachedPixelNetwork:
 
     def start_caches(self, images, start):
         """TensorArrays of every cached activation, filled at positions `< start` from
-        `images` (`(b, h, w, c)` in [-1, 1]; only those positions are read)."""
+        `images` (`(b, h, w, c)` in [-1, 1]; only those positions are read). With LSTM states
+        (`replays_known`) `start` must be 0."""
         batch = tf.shape(images)[0]
-        known = self._known(images, training=False) if len(self.cached_ids) > 1 else []
+        known = self._known(images, training=False) if len(self.tensor_ids) > 1 else []
         values = iter([known] if not isinstance(known, (list, tuple)) else list(known))
         caches = []
         for key in self.cached_ids:
-            value = images if key == self.input_id else next(values)
             channels = self.cached_channels[key]
-            flat = tf.transpose(tf.reshape(tf.cast(value, tf.float32), (batch, -1, channels)),
-                                (1, 0, 2))  # (positions, batch, channels)
             array = tf.TensorArray(tf.float32, size=self.positions + 1,
                                    element_shape=tf.TensorShape([None, channels]))
             array = array.write(self.positions, tf.zeros((batch, channels)))
-            array = array.scatter(tf.range(start), flat[:start])
+            if key in self.tensor_ids:
+                value = images if key == self.input_id else next(values)
+                flat = tf.transpose(tf.reshape(tf.cast(value, tf.float32), (batch, -1, channels)),
+                                    (1, 0, 2))  # (positions, batch, channels)
+                array = array.scatter(tf.range(start), flat[:start])
             caches.append(array)
         return tuple(caches)
+
+    def _index(self, rows, cols):
+        """Raster positions of `(rows, cols)`, the zero slot where they fall outside."""
+        inside = (rows >= 0) & (rows < self.height) & (cols >= 0) & (cols < self.width)
+        return tf.where(inside, rows * self.width + cols, self.positions)
+
+    def _row_lstm(self, layer, caches, inputs, output, rows, cols):
+        """A `RowLSTM`'s hidden state at `(rows, cols)` (and its cell, cached)."""
+        half = layer.kernel_size // 2
+        n = tf.shape(rows)[0]
+
+        def window(key, row_offset, col_offsets, kernel):
+            index = self._index(rows[:, None] + row_offset, cols[:, None] + col_offsets[None, :])
+            values = caches[key].gather(tf.reshape(index, (-1,)))
+            values = tf.reshape(values, (n, len(col_offsets), -1, values.shape[-1]))
+            return tf.einsum("ntbi,tio->nbo", values, tf.cast(kernel, tf.float32))
+
+        gates = (window(inputs[0], 0, np.arange(-half, 1, dtype=np.int32), layer.input_kernel[0, : half + 1])
+                 + window(output, -1, np.arange(-half, half + 1, dtype=np.int32), layer.state_kernel)
+                 + tf.cast(layer.bias, tf.float32))
+        cell_key = f"{layer.name}/cell"
+        hidden, cell = lstm_update(gates, caches[cell_key].gather(self._index(rows - 1, cols)))
+        caches[cell_key] = caches[cell_key].scatter(self._index(rows, cols), cell)
+        return hidden
+
+    def _diagonal_step(self, lstm, caches, key, inputs, rows, cols, previous_col):
+        """One `DiagonalLSTM` direction at `(rows, cols)`: its state from the pixel above
+        and from `previous_col` in the same row (left of it, or right for the mirrored pass)."""
+        kernel = tf.cast(lstm.state_kernel, tf.float32)
+        x = caches[inputs].gather(self._index(rows, cols))
+        left = self._index(rows, previous_col)
+        gates = (tf.einsum("nbi,io->nbo", x, tf.cast(lstm.input_kernel, tf.float32))
+                 + tf.cast(lstm.bias, tf.float32)
+                 + tf.einsum("nbi,io->nbo", caches[key].gather(self._index(rows - 1, cols)), kernel[0])
+                 + tf.einsum("nbi,io->nbo", caches[key].gather(left), kernel[1]))
+        hidden, cell = lstm_update(gates, caches[f"{key}_cell"].gather(left))
+        index = self._index(rows, cols)
+        caches[key] = caches[key].scatter(index, hidden)
+        caches[f"{key}_cell"] = caches[f"{key}_cell"].scatter(index, cell)
+        return hidden
+
+    def _diagonal_bilstm(self, layer, caches, inputs, rows, cols):
+        """A `DiagonalBiLSTM`'s output at one position: the left-to-right state there plus the
+        right-to-left state of the pixel above, whose row runs right to left when a row begins."""
+        forward, backward = f"{layer.name}/forward", f"{layer.name}/backward"
+        row, col = rows[0], cols[0]
+
+        def backward_row():
+            updated = dict(caches)
+            above = tf.fill((1,), row - 1)
+            for c in range(self.width - 1, -1, -1):
+                self._diagonal_step(layer.backward_lstm, updated, backward, inputs[0], above,
+                                    tf.fill((1,), c), tf.fill((1,), c + 1))
+            return tuple(updated[k] for k in (backward, f"{backward}_cell"))
+
+        keep = (caches[backward], caches[f"{backward}_cell"])
+        caches[backward], caches[f"{backward}_cell"] = tf.cond(
+            tf.logical_and(tf.equal(col, 0), row > 0), backward_row, lambda: keep)
+        hidden = self._diagonal_step(layer.forward_lstm, caches, forward, inputs[0], rows, cols,
+                                     cols - 1)
+        return hidden + caches[backward].gather(self._index(rows - 1, cols))
 
     def _window_indices(self, layer, rows, cols):
         """`(n, taps)` positions a masked convolution reads for outputs at `(rows, cols)`
@@ -159,6 +246,10 @@ class CachedPixelNetwork:
                 value = layer(args if len(args) > 1 else args[0], training=False)
                 value = tf.cast(value, tf.float32)
                 value = tf.reshape(value, (shape[0], shape[1], value.shape[-1]))
+            elif kind == "RowLSTM":
+                value = self._row_lstm(layer, caches, inputs, output, rows, cols)
+            elif kind == "DiagonalBiLSTM":
+                value = self._diagonal_bilstm(layer, caches, inputs, rows, cols)
             else:  # the final reshape to (groups, size), e.g. (channels, levels)
                 value = tf.reshape(values[inputs[0]], (n, -1, *layer.target_shape[-2:]))
             values[output] = value

@@ -33,7 +33,7 @@ from keras_gen.networks.masked import MaskedConv2D, output_head
 VARIANTS = ("row", "diagonal")
 
 
-def _lstm_update(gates, cell):
+def lstm_update(gates, cell):
     """One LSTM update from the summed gate pre-activations `(..., 4 * units)`."""
     i, f, o, g = ops.split(gates, 4, axis=-1)
     cell = ops.sigmoid(f) * cell + ops.sigmoid(i) * ops.tanh(g)
@@ -101,7 +101,7 @@ class RowLSTM(_LSTM2D):
 
         def step(carry, row_gates):
             hidden, cell = carry
-            hidden, cell = _lstm_update(row_gates + ops.conv(hidden, state_kernel, padding="same"),
+            hidden, cell = lstm_update(row_gates + ops.conv(hidden, state_kernel, padding="same"),
                                         cell)
             return (hidden, cell), (hidden, cell)  # ys shaped like the carry (Keras's TF scan)
 
@@ -175,7 +175,7 @@ class DiagonalLSTM(_LSTM2D):
         def step(carry, column_gates):
             hidden, cell = carry
             shifted = ops.pad(hidden[:, :-1], ((0, 0), (1, 0), (0, 0)))  # the row above
-            hidden, cell = _lstm_update(
+            hidden, cell = lstm_update(
                 column_gates + ops.matmul(shifted, above) + ops.matmul(hidden, same), cell)
             return (hidden, cell), (hidden, cell)
 
