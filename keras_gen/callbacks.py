@@ -18,7 +18,7 @@ class SampleGrid(keras.callbacks.Callback):
     fixed, so successive grids show the same draws as training goes on. Models that map images
     to images (`preview` names the method: `reconstruct`, `translate`) show rows of
     `reference_images` (in [0, 1]) above rows of their outputs. With `log_dir`, the grid is
-    also written as a TensorBoard image summary.
+    also written as a TensorBoard image summary. `seconds` adds up what drawing them cost.
 
     Examples:
         >>> import tempfile
@@ -35,11 +35,17 @@ class SampleGrid(keras.callbacks.Callback):
         self.log_dir = log_dir
         self.every = max(int(every), 1)
         self.paths = []
+        self.seconds = 0.0  # spent drawing and writing grids, for the run's summary
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
+        started = time.time()
+        self._draw(epoch)
+        self.seconds += time.time() - started
+
+    def _draw(self, epoch):
         path = os.path.join(self.out_dir, f"samples_epoch_{epoch + 1:03d}.png")
         if self.model.preview == "samples":
             images = np.asarray(self.model.sample(self.num_images, seed=self.seed))

@@ -34,6 +34,26 @@ def test_sample_grid_callback_uses_fixed_seed(tmp_path):
     callback.on_epoch_end(1)
     first, second = (np.asarray(Image.open(p)) for p in callback.paths)
     np.testing.assert_array_equal(first, second)  # same weights, same seed -> same grid
+    assert callback.seconds > 0  # what drawing them cost, for the run's summary
+
+
+def test_a_run_draws_its_familys_grid_and_says_what_it_cost(tmp_path):
+    """Autoregressive families draw pixel by pixel: their end-of-epoch grid holds 16 images,
+    not 64, and the summary reports the seconds the grids took (issue 37)."""
+    from keras_gen.models import FAMILIES
+    from keras_gen.training import TrainingRun
+
+    assert FAMILIES["pixelrnn"].grid_images == FAMILIES["pixelcnn"].grid_images == 16
+    assert FAMILIES["dcgan"].grid_images == 64
+    run = TrainingRun("pixelrnn", epochs=1, steps_per_epoch=1, batch_size=4, validation=False,
+                      image_size=(8, 8), model_args={"units": 2, "num_layers": 1, "levels": 2},
+                      out=str(tmp_path / "run"), verbose=0)
+    run.build()
+    run.fit()
+    grid = np.asarray(Image.open(tmp_path / "run" / "samples" / "samples_epoch_001.png"))
+    scale = grid.shape[1] // (4 * 8 + 3)  # 4 x 4 images of 8 px, 1 px apart
+    assert grid.shape[:2] == (scale * (4 * 8 + 3),) * 2
+    assert 0 < run.summary["sample_grid_seconds"] <= run.summary["train_seconds"]
 
 
 def test_plot_history(tmp_path):

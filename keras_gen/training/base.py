@@ -240,6 +240,8 @@ class GenerativeModel(keras.Model):
     #: What sample grids show: "samples" (`sample`), or the name of an images -> images method
     #: ("reconstruct", "translate") shown below the images it was given.
     preview = "samples"
+    #: Images in the training run's end-of-epoch grid (`keras_gen.callbacks.SampleGrid`).
+    grid_images = 64
     #: The exported signature that `serving_default` repeats (a key of `serving_endpoints()`).
     default_signature = None
     #: Whether `pretrain_layerwise` trains anything (greedy layer-wise pretraining).

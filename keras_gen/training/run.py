@@ -274,8 +274,8 @@ class TrainingRun:
             EpochCheckpoint(os.path.join(out, "checkpoints", "epoch_{epoch:03d}.weights.h5")),
             keras.callbacks.TensorBoard(os.path.join(out, "logs")),
             keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True),
-            SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs"),
-                       reference_images=reference),
+            SampleGrid(os.path.join(out, "samples"), num_images=model.grid_images,
+                       log_dir=os.path.join(out, "logs"), reference_images=reference),
             keras.callbacks.BackupAndRestore(backup_dir, save_freq="epoch",
                                              delete_checkpoint=True, double_checkpoint=True),
         ]
@@ -318,6 +318,9 @@ class TrainingRun:
                         "data_attribution": data.attribution(self.dataset),
                         "resumed_from_epoch": resumed,
                         "train_seconds": round(time.time() - start, 1),
+                        # of which drawing the end-of-epoch grids
+                        "sample_grid_seconds": round(sum(c.seconds for c in callbacks
+                                                         if isinstance(c, SampleGrid)), 1),
                         "final_metrics": {k: float(v[-1]) for k, v in self.history.history.items()},
                         "run_dir": self.out}
         if self.budget is not None:
