@@ -47,9 +47,9 @@ from keras_gen.presets import (  # noqa: E402
 from keras_gen.training import TrainingRun  # noqa: E402
 
 # Size budgets, checked by tests/test_presets.py: a GAN preset holds G, D and the EMA copy of G
-# (all three are needed to fine-tune it), so 6 MB of float16 is about 3M parameters (BigGAN at
-# 32 base filters is 2.9M); a clone carries at most 60 MB of presets.
-MAX_PRESET_BYTES = 6_000_000
+# (all three are needed to fine-tune it), so 5 MB of float16 is about 2.5M parameters; a clone
+# carries at most 60 MB of presets.
+MAX_PRESET_BYTES = 5_000_000
 MAX_TOTAL_BYTES = 60_000_000
 
 
