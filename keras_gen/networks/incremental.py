@@ -162,13 +162,10 @@ class CachedPixelNetwork:
     def _row_lstm(self, layer, caches, inputs, output, rows, cols):
         """A `RowLSTM`'s hidden state at `(rows, cols)` (and its cell, cached)."""
         half = layer.kernel_size // 2
-        n = tf.shape(rows)[0]
 
         def window(key, row_offset, col_offsets, kernel):
             index = self._index(rows[:, None] + row_offset, cols[:, None] + col_offsets[None, :])
-            values = caches[key].gather(tf.reshape(index, (-1,)))
-            values = tf.reshape(values, (n, len(col_offsets), -1, values.shape[-1]))
-            return tf.einsum("ntbi,tio->nbo", values, tf.cast(kernel, tf.float32))
+            return self._window_sum(caches, key, index, kernel)
 
         gates = (window(inputs[0], 0, np.arange(-half, 1, dtype=np.int32), layer.input_kernel[0, : half + 1])
                  + window(output, -1, np.arange(-half, half + 1, dtype=np.int32), layer.state_kernel)
@@ -219,10 +216,16 @@ class CachedPixelNetwork:
         """`(n, taps)` positions a masked convolution reads for outputs at `(rows, cols)`
         (the zero slot outside the image)."""
         offsets, _ = self.windows[layer.name]
-        r = rows[:, None] + offsets[None, :, 0]
-        c = cols[:, None] + offsets[None, :, 1]
-        inside = (r >= 0) & (r < self.height) & (c >= 0) & (c < self.width)
-        return tf.where(inside, r * self.width + c, self.positions)
+        return self._index(rows[:, None] + offsets[None, :, 0], cols[:, None] + offsets[None, :, 1])
+
+    @staticmethod
+    def _window_sum(caches, key, index, kernel):
+        """`(n, b, out)`: the cached `key` at the `(n, taps)` positions `index`, weighted by
+        `kernel` `(taps, in, out)` and summed over the taps (a convolution at n outputs)."""
+        n, taps = tf.shape(index)[0], tf.shape(index)[1]
+        values = caches[key].gather(tf.reshape(index, (-1,)))
+        values = tf.reshape(values, (n, taps, -1, values.shape[-1]))
+        return tf.einsum("ntbi,tio->nbo", values, tf.cast(kernel, tf.float32))
 
     def _evaluate(self, plan, caches, rows, cols):
         """Run `plan` at the `n` positions `(rows, cols)`, writing what is read again into
@@ -232,12 +235,9 @@ class CachedPixelNetwork:
         values = {}
         for kind, layer, inputs, output in plan:
             if kind == "window":
-                window_index = self._window_indices(layer, rows, cols)  # (n, taps)
-                taps = tf.shape(window_index)[1]
-                window = caches[inputs[0]].gather(tf.reshape(window_index, (-1,)))
-                window = tf.reshape(window, (n, taps, -1, window.shape[-1]))
                 kernel = tf.gather_nd(tf.cast(layer.kernel, tf.float32), self.windows[layer.name][1])
-                value = tf.einsum("ntbi,tio->nbo", window, kernel) + tf.cast(layer.bias, tf.float32)
+                value = (self._window_sum(caches, inputs[0], self._window_indices(layer, rows, cols),
+                                          kernel) + tf.cast(layer.bias, tf.float32))
                 value = tf.cast(layer.activation(value), tf.float32)
             elif kind == "elementwise":
                 args = [values[i] if i in values else caches[i].gather(index) for i in inputs]
