@@ -278,17 +278,19 @@ def serve_meta_graph(path):
     raise ValueError(f"{path} has no meta graph tagged 'serve'")
 
 
-def signature_defs(path):
-    """The SignatureDefs of the `serve` graph in `saved_model.pb`, as TF Serving reads them."""
+def signature_defs(path, meta_graph=None):
+    """The SignatureDefs of the `serve` graph in `saved_model.pb`, as TF Serving reads them
+    (`meta_graph`: that graph, when the caller has parsed it already)."""
+    meta_graph = meta_graph or serve_meta_graph(path)
     # the init op is TensorFlow's own bookkeeping, which TF Serving skips too
-    return {name: sdef for name, sdef in serve_meta_graph(path).signature_def.items()
+    return {name: sdef for name, sdef in meta_graph.signature_def.items()
             if name != "__saved_model_init_op"}
 
 
-def python_ops(path):
+def python_ops(path, meta_graph=None):
     """Sorted names of the Python-callback ops (`PYTHON_OPS`) in the SavedModel's graph and
     function library; a servable export has none."""
-    graph = serve_meta_graph(path).graph_def
+    graph = (meta_graph or serve_meta_graph(path)).graph_def
     nodes = [*graph.node, *(node for function in graph.library.function for node in function.node_def)]
     return sorted({node.op for node in nodes if node.op in PYTHON_OPS})
 
@@ -341,7 +343,8 @@ def check_saved_model(path, atol=1e-5):
 
     path = latest_version_path(path)
     metadata = read_metadata(path)
-    defs = signature_defs(path)
+    meta_graph = serve_meta_graph(path)  # parsed once for both reads
+    defs = signature_defs(path, meta_graph)
     loaded = tf.saved_model.load(path)
     report = {"path": path, "model": metadata.get("model"), "signatures": sorted(defs), "problems": [],
               "examples": {}}
@@ -349,7 +352,7 @@ def check_saved_model(path, atol=1e-5):
     if "serving_default" not in defs:
         problems.append("no serving_default signature")
     problems += [f"the graph calls back into Python ({op}), which TF Serving cannot run"
-                 for op in python_ops(path)]
+                 for op in python_ops(path, meta_graph)]
     for name, sdef in sorted(defs.items()):
         if sdef.method_name != "tensorflow/serving/predict":
             problems.append(f"{name}: method {sdef.method_name!r} is not predict")
